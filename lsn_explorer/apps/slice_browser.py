@@ -1,0 +1,92 @@
+"""A small app to page through the slices of a data set with the label contour on top."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from ..data import PreprocessSettings, load_volumes
+from ..viz.slices import slice_figure
+
+__all__ = ["SliceBrowser"]
+
+
+class SliceBrowser:
+    """Pick a volume and a slice; see the CT slice with its liver contour.
+
+    Parameters
+    ----------
+    source : str or path
+        ``"phantom"`` (default: the bundled phantom CT), a LiTS folder or a CSV.
+    size : int
+        In-plane size the slices are shown at (default 256).
+
+    Examples
+    --------
+    >>> SliceBrowser()  # doctest: +SKIP
+    """
+
+    def __init__(self, source: str = "phantom", *, size: int = 256) -> None:
+        self._volumes = load_volumes(source, settings=PreprocessSettings(size=size, slices="all"))
+        self._volume = widgets.Dropdown(
+            options=[(f"volume {v.dataid}", index) for index, v in enumerate(self._volumes)],
+            value=0,
+            description="Volume",
+        )
+        self._slice = widgets.IntSlider(description="Slice", min=0, continuous_update=True)
+        self._status = widgets.HTML()
+        self._figure = go.FigureWidget(self._current_figure())
+        self._volume.observe(self._on_volume, names="value")
+        self._slice.observe(self._on_slice, names="value")
+        self._on_volume()
+        self.widget = widgets.VBox(
+            [widgets.HBox([self._volume, self._slice]), self._status, self._figure],
+            layout=widgets.Layout(width="720px"),
+        )
+
+    @property
+    def volume(self):
+        """The :class:`~lsn_explorer.data.Volume` shown now."""
+        return self._volumes[self._volume.value]
+
+    @property
+    def slice(self) -> int:
+        """Index of the slice shown now, within the volume."""
+        return self._slice.value
+
+    def _current_figure(self) -> go.Figure:
+        volume, z = self.volume, min(self._slice.value, self.volume.num_slices - 1)
+        title = f"volume {volume.dataid} · slice {int(volume.slice_index[z])}"
+        return slice_figure(volume.image[z], volume.mask[z], title=title)
+
+    def _on_volume(self, change=None) -> None:
+        last = self.volume.num_slices - 1
+        middle = int(self.volume.mask.sum(axis=(1, 2)).argmax())
+        with self._slice.hold_trait_notifications():
+            self._slice.max = last
+            self._slice.value = middle
+        self._redraw()
+
+    def _on_slice(self, change=None) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        new = self._current_figure()
+        with self._figure.batch_update():
+            if len(new.data) == len(self._figure.data):
+                for trace, fresh in zip(self._figure.data, new.data):
+                    trace.update(fresh.to_plotly_json(), overwrite=True)
+            else:
+                self._figure.data = ()
+                self._figure.add_traces(list(new.data))
+            self._figure.layout.title = new.layout.title
+        volume, z = self.volume, self._slice.value
+        self._status.value = (
+            f"<b>volume {volume.dataid}</b> · slice {z + 1} of {volume.num_slices} · "
+            f"liver pixels: {int(volume.mask[z].sum())}"
+        )
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -1,0 +1,122 @@
+"""Drive the Voila apps in a real browser: serve a notebook, open it in headless Chromium.
+
+Used by the browser tests and by ``benchmarks/app_latency.py``. Playwright is a test
+dependency and is imported only when a browser is launched. Chromium comes from the
+system (Debian's ``chromium`` package); Playwright's own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+__all__ = ["CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "launch_chromium"]
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def find_chromium() -> str | None:
+    """Path of the system Chromium (``$CHROMIUM``, then ``chromium`` on PATH), or None."""
+    candidate = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return candidate if candidate and Path(candidate).exists() else None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_voila(notebook: str | os.PathLike, *, port: int | None = None, timeout: float = 120.0,
+                env: dict | None = None, log_path: str | os.PathLike | None = None) -> Iterator[str]:
+    """Serve ``notebook`` with Voila on 127.0.0.1 and yield its URL once ``/api`` answers.
+
+    Parameters
+    ----------
+    notebook : path
+        The notebook to serve.
+    port : int, optional
+        Default: a free port.
+    timeout : float
+        Seconds to wait for the server before raising ``TimeoutError``.
+    env : dict, optional
+        Extra environment variables for the server.
+    log_path : path, optional
+        File that receives the server's output (default: discarded).
+
+    Yields
+    ------
+    str
+        ``http://127.0.0.1:<port>/``. The server is stopped (by its PID) on exit.
+    """
+    port = port or free_port()
+    command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for(url + "api", process, timeout)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if log_path:
+            log.close()
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"voila exited with status {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def launch_chromium(playwright, *, executable_path: str | None = None):
+    """Launch the system Chromium headless through a Playwright instance.
+
+    Parameters
+    ----------
+    playwright : playwright.sync_api.Playwright
+        From ``sync_playwright().start()`` or the context manager.
+    executable_path : str, optional
+        Default :func:`find_chromium`.
+    """
+    executable_path = executable_path or find_chromium()
+    if executable_path is None:
+        raise FileNotFoundError("no Chromium found: install Debian's 'chromium' package or set $CHROMIUM")
+    return playwright.chromium.launch(executable_path=executable_path, headless=True, args=list(CHROMIUM_FLAGS))

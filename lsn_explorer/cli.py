@@ -1,0 +1,131 @@
+"""The ``lsn-explorer`` command line: a thin wrapper over library functions.
+
+Subcommands
+-----------
+``data phantom``  write the procedural phantom CT in LiTS layout
+``data folds``    print the 5-fold split of a data set by volume
+``train``         train a UNet or a Level Set Network on one fold
+``kernels``       run the kernel atlas on a model and write figures and CSVs
+
+Errors a user can cause are printed as one line naming what was wrong, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import InputError, LsnExplorerError
+
+__all__ = ["main", "build_parser"]
+
+
+def _data_phantom(args: argparse.Namespace) -> None:
+    from .data.phantom import default_phantom_dir, write_phantom_dataset
+
+    if args.default:
+        print(default_phantom_dir(args.preset))
+        return
+    if args.out is None:
+        raise InputError("data phantom needs --out DIR (or --default for the cached default set)")
+    pairs = write_phantom_dataset(
+        args.out, volumes=args.volumes, seed=args.seed, size=args.size, num_slices=args.slices
+    )
+    print(f"wrote {len(pairs)} volumes to {Path(args.out).resolve()}")
+
+
+def _data_folds(args: argparse.Namespace) -> None:
+    from .data import find_cases, print_fold_table, volume_folds
+
+    dataids = [case.dataid for case in find_cases(args.data)]
+    print_fold_table(volume_folds(dataids, n_folds=args.folds))
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .train import train_command
+
+    run_dir = train_command(
+        args.model,
+        data=args.data,
+        fold=args.fold,
+        preset=args.preset,
+        out=args.out,
+        resume=args.resume,
+        seed=args.seed,
+        epochs=args.epochs,
+        device=args.device,
+    )
+    print(run_dir)
+
+
+def _kernels(args: argparse.Namespace) -> None:
+    from .kernels import kernels_command
+
+    out = kernels_command(
+        args.model, out=args.out, n_clusters=args.k, canonicalize=args.canonicalize, seed=args.seed, png=not args.no_png
+    )
+    print(out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``lsn-explorer``."""
+    parser = argparse.ArgumentParser(prog="lsn-explorer", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="data sets: the phantom, the folds").add_subparsers(
+        dest="data_command", required=True
+    )
+    phantom = data.add_parser("phantom", help="write the phantom CT in LiTS layout")
+    phantom.add_argument("--out", type=Path, help="folder to write volume-N.nii.gz / segmentation-N.nii.gz into")
+    phantom.add_argument("--volumes", type=int, default=10, help="number of volumes (default 10)")
+    phantom.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes")
+    phantom.add_argument("--size", type=int, default=256, help="in-plane size in pixels (LiTS: 512)")
+    phantom.add_argument("--slices", type=int, default=32, help="axial slices per volume")
+    phantom.add_argument("--default", action="store_true", help="generate the default set into the cache and print its folder")
+    phantom.add_argument("--preset", default=None, help="preset whose default set --default makes (quick|paper)")
+    phantom.set_defaults(handler=_data_phantom)
+
+    folds = data.add_parser("folds", help="print the split of a data set into folds by volume")
+    folds.add_argument("--data", default="phantom", help="LiTS folder, CSV, or 'phantom'")
+    folds.add_argument("--folds", type=int, default=5)
+    folds.set_defaults(handler=_data_folds)
+
+    train = commands.add_parser("train", help="train a UNet or a Level Set Network on one fold")
+    train.add_argument("model", choices=["unet", "lsn"])
+    train.add_argument("--data", default="phantom", help="LiTS folder, CSV, or 'phantom' (default)")
+    train.add_argument("--fold", type=int, default=0)
+    train.add_argument("--preset", default="quick", help="quick (CPU, minutes) or paper (GPU)")
+    train.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/unet-fold0")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=int, default=None, help="override the preset's number of epochs")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    train.set_defaults(handler=_train)
+
+    kernels = commands.add_parser("kernels", help="cluster and identify the 3x3 kernels of a model")
+    kernels.add_argument("model", help="bundled-unet, bundled-lsn, a checkpoint (.pt) or a Keras .h5 file")
+    kernels.add_argument("--out", type=Path, required=True)
+    kernels.add_argument("--k", type=int, default=3, help="clusters per layer (default 3, as the paper)")
+    kernels.add_argument("--canonicalize", action="store_true", help="fold sign, scale and the 8 symmetries before clustering")
+    kernels.add_argument("--seed", type=int, default=0)
+    kernels.add_argument("--no-png", action="store_true", help="write HTML figures only")
+    kernels.set_defaults(handler=_kernels)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``lsn-explorer`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except LsnExplorerError as error:
+        print(f"lsn-explorer: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

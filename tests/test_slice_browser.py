@@ -1,0 +1,63 @@
+"""The slice browser app: its widget logic without a browser, then in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from lsn_explorer.apps import SliceBrowser
+from lsn_explorer.apps.testing import serve_voila
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def phantom_dir(tmp_path_factory):
+    from lsn_explorer.data.phantom import write_phantom_dataset
+
+    folder = tmp_path_factory.mktemp("phantom")
+    write_phantom_dataset(folder, volumes=2, seed=0, size=64, num_slices=10)
+    return folder
+
+
+def test_browser_starts_on_the_slice_with_most_liver(phantom_dir):
+    app = SliceBrowser(str(phantom_dir), size=64)
+    areas = app.volume.mask.sum(axis=(1, 2))
+    assert app.slice == int(areas.argmax()) and areas[app.slice] > 0
+    assert f"slice {int(app.volume.slice_index[app.slice])}" in app._figure.layout.title.text
+
+
+def test_moving_the_slider_redraws_image_and_status(phantom_dir):
+    app = SliceBrowser(str(phantom_dir), size=64)
+    before = app._figure.data[0].source
+    app._slice.value = 0
+    assert app._figure.data[0].source != before
+    assert "slice 1 of" in app._status.value
+
+
+def test_changing_volume_resets_the_slider_range(phantom_dir):
+    app = SliceBrowser(str(phantom_dir), size=64)
+    app._volume.value = 1
+    assert app.volume.dataid == 1 and app._slice.max == app.volume.num_slices - 1
+    assert "volume 1" in app._status.value
+
+
+@pytest.mark.browser
+def test_kernel_explorer_page_renders_and_slider_responds(page, artifacts, tmp_path):
+    with serve_voila(REPO / "apps" / "kernel_explorer.ipynb", log_path=tmp_path / "voila.log") as url:
+        page.goto(url, timeout=120_000)
+        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        status = page.locator(".widget-html-content").first
+        first = status.inner_text()
+        assert re.search(r"slice \d+ of \d+", first)
+        page.locator(".widget-slider .noUi-handle").first.focus()
+        page.keyboard.press("ArrowLeft")
+        deadline = time.monotonic() + 20
+        while status.inner_text() == first and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status.inner_text() != first, "moving the slider did not redraw the slice"
+        page.screenshot(path=str(artifacts / "kernel_explorer.png"))
+        assert page.errors == [], page.errors
