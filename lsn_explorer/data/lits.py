@@ -1,0 +1,177 @@
+"""Find the cases of a LiTS-style data set: which image goes with which label.
+
+A *source* is one of
+
+- a folder holding ``volume-N.nii[.gz]`` and ``segmentation-N.nii[.gz]``, either
+  flat or in the LiTS sub-folders ``TrainingBatch1/`` and ``TrainingBatch2/``;
+- a CSV file with the header ``dataid,image,label`` (the authors'
+  ``trainingdata.csv``); paths are relative to the CSV's folder or absolute;
+- the string ``"phantom"``: the default phantom data set, generated on first use.
+
+Nothing here reads voxel data; :func:`lsn_explorer.data.loading.load_volumes`
+does that.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DataFileError, MissingDataError
+
+__all__ = ["Case", "find_cases", "LITS_SUBFOLDERS"]
+
+#: Sub-folders of the LiTS training release searched besides the folder itself.
+LITS_SUBFOLDERS = ("TrainingBatch1", "TrainingBatch2")
+
+_VOLUME = re.compile(r"^volume-(\d+)\.nii(\.gz)?$")
+_SEGMENTATION = re.compile(r"^segmentation-(\d+)\.nii(\.gz)?$")
+_CSV_COLUMNS = ("dataid", "image", "label")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One image file and its label file.
+
+    Attributes
+    ----------
+    dataid : int
+        The case number (``N`` in ``volume-N.nii``, or the CSV's ``dataid``).
+    image_path, label_path : Path
+        Absolute paths of the CT volume and of its segmentation.
+    """
+
+    dataid: int
+    image_path: Path
+    label_path: Path
+
+
+def find_cases(source: str | os.PathLike) -> list[Case]:
+    """List the cases of a data set, sorted by ``dataid``.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A folder (flat or ``TrainingBatch1/``, ``TrainingBatch2/`` layout,
+        ``.nii`` or ``.nii.gz``), a CSV ``dataid,image,label``, or ``"phantom"``.
+
+    Returns
+    -------
+    list of Case
+        One entry per volume, sorted by ``dataid``.
+
+    Raises
+    ------
+    MissingDataError
+        If the folder or CSV does not exist, holds no ``volume-N.nii[.gz]``, a
+        volume has no segmentation, or a CSV row names a file that does not exist.
+    DataFileError
+        If a CSV lacks the expected columns or repeats a ``dataid``, or a folder
+        holds two files for the same volume number.
+
+    Examples
+    --------
+    >>> cases = find_cases("phantom")  # doctest: +SKIP
+    >>> cases[0].image_path.name  # doctest: +SKIP
+    'volume-0.nii.gz'
+    """
+    if isinstance(source, str) and source == "phantom":
+        from .phantom import default_phantom_dir
+
+        source = default_phantom_dir()
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise MissingDataError(
+            f"data source {str(path)!r} does not exist; expected a folder of LiTS "
+            "volume-N.nii[.gz] / segmentation-N.nii[.gz] files, a CSV dataid,image,label, or 'phantom'"
+        )
+    if path.is_dir():
+        return _cases_from_folder(path.resolve())
+    if path.suffix.lower() == ".csv":
+        return _cases_from_csv(path.resolve())
+    raise DataFileError(
+        f"data source {str(path)!r} is a file but not a .csv; expected a folder of LiTS files or a CSV dataid,image,label"
+    )
+
+
+def _scan(folders: list[Path], pattern: re.Pattern) -> dict[int, Path]:
+    """Map case number -> file for the files in ``folders`` whose name matches ``pattern``."""
+    found: dict[int, Path] = {}
+    for folder in folders:
+        for entry in sorted(folder.iterdir()):
+            match = pattern.match(entry.name)
+            if match is None or not entry.is_file():
+                continue
+            number = int(match.group(1))
+            if number in found:
+                raise DataFileError(
+                    f"two files for case {number}: {found[number]} and {entry}; expected exactly one "
+                    "(.nii or .nii.gz, in one folder)"
+                )
+            found[number] = entry
+    return found
+
+
+def _cases_from_folder(folder: Path) -> list[Case]:
+    """Cases of a flat or ``TrainingBatch1/2`` folder."""
+    folders = [folder] + [folder / sub for sub in LITS_SUBFOLDERS if (folder / sub).is_dir()]
+    volumes = _scan(folders, _VOLUME)
+    labels = _scan(folders, _SEGMENTATION)
+    if not volumes:
+        searched = ", ".join(str(f) for f in folders)
+        raise MissingDataError(
+            f"no volume-N.nii or volume-N.nii.gz files found in {searched}; expected the LiTS layout "
+            f"(flat, or in {' / '.join(LITS_SUBFOLDERS)})"
+        )
+    cases = []
+    for number, image_path in sorted(volumes.items()):
+        if number not in labels:
+            raise MissingDataError(
+                f"{image_path} has no segmentation; expected segmentation-{number}.nii or "
+                f"segmentation-{number}.nii.gz beside it"
+            )
+        cases.append(Case(number, image_path, labels[number]))
+    orphans = sorted(set(labels) - set(volumes))
+    if orphans:
+        warnings.warn(
+            f"ignoring segmentations without a volume in {folder}: "
+            + ", ".join(labels[n].name for n in orphans),
+            stacklevel=3,
+        )
+    return cases
+
+
+def _cases_from_csv(csv_path: Path) -> list[Case]:
+    """Cases of a CSV ``dataid,image,label``."""
+    with open(csv_path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns = [c.strip() for c in (reader.fieldnames or [])]
+        if not set(_CSV_COLUMNS) <= set(columns):
+            raise DataFileError(f"{csv_path} has columns {columns}; expected a header with {list(_CSV_COLUMNS)}")
+        rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+    cases: dict[int, Case] = {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            dataid = int(row["dataid"])
+        except ValueError:
+            raise DataFileError(f"{csv_path}, line {line}: dataid={row['dataid']!r}; expected an integer") from None
+        if dataid in cases:
+            raise DataFileError(f"{csv_path}, line {line}: dataid {dataid} appears twice; expected unique ids")
+        files = []
+        for column in ("image", "label"):
+            file = Path(row[column]).expanduser()
+            file = file if file.is_absolute() else csv_path.parent / file
+            if not row[column] or not file.is_file():
+                raise MissingDataError(
+                    f"{csv_path}, line {line}: {column} file {str(file)!r} does not exist; expected an existing "
+                    "NIfTI file (path absolute or relative to the CSV's folder)"
+                )
+            files.append(file.resolve())
+        cases[dataid] = Case(dataid, files[0], files[1])
+    if not cases:
+        raise MissingDataError(f"{csv_path} lists no cases; expected rows dataid,image,label")
+    return [cases[k] for k in sorted(cases)]

@@ -1,0 +1,108 @@
+"""All slices of a set of volumes as contiguous torch tensors, built once for training."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .volume import Volume
+
+__all__ = ["SliceStack", "stack_slices"]
+
+
+@dataclass(frozen=True)
+class SliceStack:
+    """Image and mask slices of several volumes, with where each slice came from.
+
+    Attributes
+    ----------
+    images : (N, 1, H, W) float32 Tensor
+    masks : (N, 1, H, W) float32 Tensor
+        In {0, 1}.
+    dataids : (N,) int64 Tensor
+        The volume of each slice.
+    slice_index : (N,) int64 Tensor
+        The slice's index in its original volume.
+    """
+
+    images: torch.Tensor
+    masks: torch.Tensor
+    dataids: torch.Tensor
+    slice_index: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def select(self, index) -> "SliceStack":
+        """The slices at ``index`` (int sequence, ndarray or Tensor of positions, or a bool mask)."""
+        index = torch.as_tensor(np.asarray(index) if not isinstance(index, torch.Tensor) else index)
+        index = index.to(self.images.device)
+        return SliceStack(
+            images=self.images[index].contiguous(),
+            masks=self.masks[index].contiguous(),
+            dataids=self.dataids[index].contiguous(),
+            slice_index=self.slice_index[index].contiguous(),
+        )
+
+    def subset(self, dataids: Sequence[int]) -> "SliceStack":
+        """The slices of the volumes ``dataids`` (e.g. a fold's ``train``), in stack order.
+
+        Raises
+        ------
+        InputError
+            If an id has no slice in the stack.
+        """
+        wanted = torch.as_tensor(sorted({int(i) for i in dataids}), dtype=torch.int64, device=self.dataids.device)
+        missing = sorted(set(wanted.tolist()) - set(self.dataids.unique().tolist()))
+        if missing:
+            raise InputError(f"dataids {missing} have no slices in this stack; it holds {self.volume_ids()}")
+        return self.select(torch.isin(self.dataids, wanted))
+
+    def volume_ids(self) -> list[int]:
+        """The distinct dataids in the stack, sorted."""
+        return sorted(self.dataids.unique().tolist())
+
+    def to(self, device) -> "SliceStack":
+        """A copy of the stack on ``device``."""
+        return SliceStack(*(t.to(device) for t in (self.images, self.masks, self.dataids, self.slice_index)))
+
+
+def stack_slices(volumes: Sequence[Volume]) -> SliceStack:
+    """Concatenate the slices of ``volumes`` into one :class:`SliceStack`.
+
+    Parameters
+    ----------
+    volumes : sequence of Volume
+        All with the same in-plane size.
+
+    Returns
+    -------
+    SliceStack
+        Slices in the order of ``volumes``, then of their slices. On the CPU;
+        move it with :meth:`SliceStack.to`.
+
+    Raises
+    ------
+    InputError
+        If ``volumes`` is empty or their in-plane sizes differ.
+    """
+    volumes = list(volumes)
+    if not volumes:
+        raise InputError("volumes is empty; expected at least one Volume")
+    sizes = {v.image.shape[1:] for v in volumes}
+    if len(sizes) != 1:
+        raise InputError(f"volumes have in-plane sizes {sorted(sizes)}; expected one size (set PreprocessSettings.size)")
+    images = np.concatenate([v.image for v in volumes]).astype(np.float32, copy=False)
+    masks = np.concatenate([v.mask for v in volumes]).astype(np.float32)
+    dataids = np.concatenate([np.full(v.num_slices, v.dataid, dtype=np.int64) for v in volumes])
+    slice_index = np.concatenate([np.asarray(v.slice_index, dtype=np.int64) for v in volumes])
+    return SliceStack(
+        images=torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1),
+        masks=torch.from_numpy(np.ascontiguousarray(masks)).unsqueeze(1),
+        dataids=torch.from_numpy(dataids),
+        slice_index=torch.from_numpy(slice_index),
+    )
