@@ -5,6 +5,7 @@ Subcommands
 ``data phantom``  write the procedural phantom CT in LiTS layout
 ``data folds``    print the 5-fold split of a data set by volume
 ``train``         train a UNet or a Level Set Network on one fold
+``table2``        the 5-fold cross-validation of Table 2 (level set, UNet, LSN)
 ``kernels``       run the kernel atlas on a model and write figures and CSVs
 
 Errors a user can cause are printed as one line naming what was wrong, with exit status 2.
@@ -30,7 +31,8 @@ def _data_phantom(args: argparse.Namespace) -> None:
     if args.out is None:
         raise InputError("data phantom needs --out DIR (or --default for the cached default set)")
     pairs = write_phantom_dataset(
-        args.out, volumes=args.volumes, seed=args.seed, size=args.size, num_slices=args.slices
+        args.out, volumes=args.volumes, seed=args.seed, size=args.size, num_slices=args.slices,
+        compress=not args.no_compress,
     )
     print(f"wrote {len(pairs)} volumes to {Path(args.out).resolve()}")
 
@@ -59,6 +61,12 @@ def _train(args: argparse.Namespace) -> None:
     print(run_dir)
 
 
+def _table2(args: argparse.Namespace) -> None:
+    from .experiments import table2_command
+
+    table2_command(data=args.data, preset=args.preset, out=args.out, seed=args.seed, device=args.device, folds=args.folds)
+
+
 def _kernels(args: argparse.Namespace) -> None:
     from .kernels import kernels_command
 
@@ -70,7 +78,9 @@ def _kernels(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lsn-explorer``."""
-    parser = argparse.ArgumentParser(prog="lsn-explorer", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="lsn-explorer", description="Level set networks, a UNet and an atlas of learned kernels for liver CT."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="data sets: the phantom, the folds").add_subparsers(
@@ -82,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     phantom.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes")
     phantom.add_argument("--size", type=int, default=256, help="in-plane size in pixels (LiTS: 512)")
     phantom.add_argument("--slices", type=int, default=32, help="axial slices per volume")
+    phantom.add_argument("--no-compress", action="store_true", help="write .nii instead of .nii.gz")
     phantom.add_argument("--default", action="store_true", help="generate the default set into the cache and print its folder")
     phantom.add_argument("--preset", default=None, help="preset whose default set --default makes (quick|paper)")
     phantom.set_defaults(handler=_data_phantom)
@@ -102,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=None, help="override the preset's number of epochs")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     train.set_defaults(handler=_train)
+
+    table2 = commands.add_parser("table2", help="reproduce Table 2: 5-fold level set vs UNet vs LSN (resumable)")
+    table2.add_argument("--data", default="phantom", help="LiTS folder, CSV, or 'phantom' (default)")
+    table2.add_argument("--preset", default="quick", help="quick (CPU, minutes) or paper (GPU)")
+    table2.add_argument("--out", type=Path, default=Path("runs/table2"), help="output folder; an existing one is continued")
+    table2.add_argument("--seed", type=int, default=0)
+    table2.add_argument("--device", default="auto")
+    table2.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds")
+    table2.set_defaults(handler=_table2)
 
     kernels = commands.add_parser("kernels", help="cluster and identify the 3x3 kernels of a model")
     kernels.add_argument("model", help="bundled-unet, bundled-lsn, a checkpoint (.pt) or a Keras .h5 file")

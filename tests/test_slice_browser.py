@@ -27,7 +27,7 @@ def test_browser_starts_on_the_slice_with_most_liver(phantom_dir):
     app = SliceBrowser(str(phantom_dir), size=64)
     areas = app.volume.mask.sum(axis=(1, 2))
     assert app.slice == int(areas.argmax()) and areas[app.slice] > 0
-    assert f"slice {int(app.volume.slice_index[app.slice])}" in app._figure.layout.title.text
+    assert f"z = {int(app.volume.slice_index[app.slice])}" in app._figure.layout.title.text
 
 
 def test_moving_the_slider_redraws_image_and_status(phantom_dir):

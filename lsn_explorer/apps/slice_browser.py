@@ -56,7 +56,7 @@ class SliceBrowser:
 
     def _current_figure(self) -> go.Figure:
         volume, z = self.volume, min(self._slice.value, self.volume.num_slices - 1)
-        title = f"volume {volume.dataid} · slice {int(volume.slice_index[z])}"
+        title = f"volume {volume.dataid} · z = {int(volume.slice_index[z])}"
         return slice_figure(volume.image[z], volume.mask[z], title=title)
 
     def _on_volume(self, change=None) -> None:

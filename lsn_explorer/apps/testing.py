@@ -8,6 +8,7 @@ system (Debian's ``chromium`` package); Playwright's own browser download is nev
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import shutil
 import signal
@@ -15,8 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from pathlib import Path
 from typing import Iterator
 
@@ -94,15 +94,21 @@ def serve_voila(notebook: str | os.PathLike, *, port: int | None = None, timeout
 
 
 def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> None:
+    """Poll ``url`` until the server answers with any HTTP status (Voila redirects ``/api``)."""
+    parts = urllib.parse.urlsplit(url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"voila exited with status {process.returncode} before {url} answered")
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
         try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            connection.request("GET", parts.path)
+            connection.getresponse()
+            return
+        except (ConnectionError, TimeoutError, http.client.HTTPException, OSError):
             time.sleep(0.2)
+        finally:
+            connection.close()
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
