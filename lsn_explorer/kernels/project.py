@@ -1,0 +1,216 @@
+"""2-D views of the kernels: one global PCA basis, per-layer PCA, cached UMAP.
+
+The authors' Figure 3 projects each layer's kernels on the two leading
+principal axes of *all* kernels. Their script centres the data by the
+global mean μ but then plots the kernels at ``k·V + μ·V`` and the reference
+stencils at ``r·V``, an offset of ``μ·V`` between the two. Here data and
+references are both mapped by the same ``(x − μ)·Vᵀ``, so a kernel equal to a
+reference lands on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from .._files import atomic_path, cache_dir
+from ..errors import InputError
+from .collect import KernelSet
+from .moments import as_kernels
+
+__all__ = ["PCA2", "layer_pca", "umap_embedding", "umap_cache_name", "reference_matrix", "BUNDLED_UMAP_DIR"]
+
+BUNDLED_UMAP_DIR = Path(__file__).resolve().parent.parent / "assets" / "umap"
+"""Read-only folder of precomputed UMAP files shipped with the package (same names as the cache)."""
+
+
+def reference_matrix(stencils: Mapping[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+    """``(names, (R, 9) array)`` of a mapping of named 3x3 stencils."""
+    return list(stencils), np.stack([np.asarray(v, dtype=np.float64).ravel() for v in stencils.values()])
+
+
+class PCA2:
+    """Principal axes of kernels, with a deterministic sign for each axis.
+
+    Parameters
+    ----------
+    n_components : int, optional
+        Default 2.
+
+    Attributes
+    ----------
+    mean_ : (9,) array
+    components_ : (n_components, 9) array
+        Rows are the axes, largest variance first; each axis's largest-magnitude
+        entry is positive (so two fits of the same data agree exactly).
+    explained_variance_ratio_ : (n_components,) array
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(50, 9))
+    >>> pca = PCA2().fit(X)
+    >>> pca.transform(X).shape
+    (50, 2)
+    """
+
+    def __init__(self, n_components: int = 2):
+        self.n_components = n_components
+
+    def fit(self, kernels) -> PCA2:
+        """Fit the axes on ``kernels`` ((K, 9) array); returns ``self``."""
+        X = as_kernels(kernels)
+        if not 1 <= self.n_components <= 9:
+            raise InputError(f"n_components={self.n_components!r} must be in 1..9")
+        if len(X) < 2:
+            raise InputError(f"PCA needs at least 2 kernels; got {len(X)}")
+        self.mean_ = X.mean(axis=0)
+        # the 9x9 scatter matrix is cheaper than an SVD of the (K, 9) data
+        Xc = X - self.mean_
+        evals, evecs = np.linalg.eigh(Xc.T @ Xc)
+        order = np.argsort(evals)[::-1]
+        evals, V = np.clip(evals[order], 0.0, None), evecs[:, order].T
+        V *= np.sign(V[np.arange(9), np.abs(V).argmax(axis=1)])[:, None]
+        self.components_ = V[: self.n_components]
+        total = evals.sum()
+        self.explained_variance_ratio_ = evals[: self.n_components] / total if total > 0 else np.zeros(self.n_components)
+        return self
+
+    def transform(self, kernels) -> np.ndarray:
+        """``(x − mean_) · components_ᵀ`` for data and reference stencils alike: ``(K, n_components)``."""
+        return (as_kernels(kernels) - self.mean_) @ self.components_.T
+
+    def fit_transform(self, kernels) -> np.ndarray:
+        return self.fit(kernels).transform(kernels)
+
+
+def layer_pca(kernel_set: KernelSet, references=None) -> tuple[np.ndarray, list[PCA2], np.ndarray | None]:
+    """PCA fitted on each layer's own kernels (centred on that layer's mean).
+
+    Parameters
+    ----------
+    kernel_set : KernelSet
+    references : (R, 9) array, optional
+        Stencils to place in every layer's plane.
+
+    Returns
+    -------
+    coords : (K, 2) array
+        Each kernel in its own layer's plane.
+    pcas : list of PCA2
+        One per layer.
+    ref_coords : (L, R, 2) array or None
+    """
+    coords = np.zeros((len(kernel_set), 2))
+    pcas = []
+    for index, info in enumerate(kernel_set.layers):
+        X = kernel_set.layer_kernels(index)
+        pca = PCA2(2).fit(X) if len(X) >= 2 else _single(X)
+        coords[info.start : info.stop] = pca.transform(X)
+        pcas.append(pca)
+    refs = None
+    if references is not None:
+        R = as_kernels(references, name="references")
+        refs = np.stack([p.transform(R) for p in pcas])
+    return coords, pcas, refs
+
+
+def _single(X) -> PCA2:
+    pca = PCA2(2)
+    pca.mean_ = X.mean(axis=0)
+    pca.components_ = np.eye(9)[:2]
+    pca.explained_variance_ratio_ = np.zeros(2)
+    return pca
+
+
+def _umap_key(X, R, params) -> str:
+    import umap
+
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    h.update(b"|" + (np.ascontiguousarray(R, dtype=np.float64).tobytes() if R is not None else b"none"))
+    h.update(json.dumps({**params, "umap": umap.__version__, "shape": list(X.shape)}, sort_keys=True).encode())
+    return h.hexdigest()[:32]
+
+
+def _umap_inputs(kernels, references, n_neighbors, min_dist, metric, random_state):
+    X = as_kernels(kernels)
+    R = None if references is None else as_kernels(references, name="references")
+    n_total = len(X) + (0 if R is None else len(R))
+    if n_total < 4:
+        raise InputError(f"UMAP needs at least 4 points; got {n_total}")
+    params = dict(n_neighbors=int(min(n_neighbors, n_total - 1)), min_dist=float(min_dist), metric=metric, random_state=int(random_state))
+    return X, R, params
+
+
+def umap_cache_name(
+    kernels, *, references=None, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "euclidean", random_state: int = 0
+) -> str:
+    """File name (``<key>.npz``) under which :func:`umap_embedding` caches these inputs."""
+    X, R, params = _umap_inputs(kernels, references, n_neighbors, min_dist, metric, random_state)
+    return f"{_umap_key(X, R, params)}.npz"
+
+
+def umap_embedding(
+    kernels,
+    *,
+    references=None,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    metric: str = "euclidean",
+    random_state: int = 0,
+    cache: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Seeded 2-D UMAP of kernels (and reference stencils), cached on disk.
+
+    UMAP has no exact out-of-sample map, so references are embedded together
+    with the kernels. The result is stored in ``cache_dir()/umap/<key>.npz``,
+    the key being a hash of the data, the references, the parameters and the
+    umap-learn version; a later call with the same inputs reads that file, or
+    the same name in :data:`BUNDLED_UMAP_DIR` (precomputed for the bundled
+    models). The 14,608 kernels of the default UNet take about a minute on
+    one CPU core; a cached call takes milliseconds.
+
+    Parameters
+    ----------
+    kernels : (K, 9) array
+    references : (R, 9) array, optional
+    n_neighbors : int, optional
+        Default 15 (capped at K + R − 1).
+    min_dist : float, optional
+        Default 0.1.
+    metric : str, optional
+        Default "euclidean".
+    random_state : int, optional
+        Seed; the same seed gives the same coordinates in a new process. Default 0.
+    cache : bool, optional
+        Read and write the disk cache. Default True.
+
+    Returns
+    -------
+    coords : (K, 2) float64 array
+    ref_coords : (R, 2) float64 array or None
+    """
+    X, R, params = _umap_inputs(kernels, references, n_neighbors, min_dist, metric, random_state)
+    path = None
+    if cache:
+        name = f"{_umap_key(X, R, params)}.npz"
+        path = cache_dir() / "umap" / name
+        for candidate in (path, BUNDLED_UMAP_DIR / name):
+            if candidate.is_file():
+                with np.load(candidate) as f:
+                    coords = np.asarray(f["coords"], dtype=np.float64)
+                return coords[: len(X)], (coords[len(X) :] if R is not None else None)
+    import umap  # slow first import (numba compiles)
+
+    data = X if R is None else np.vstack([X, R])
+    reducer = umap.UMAP(n_components=2, transform_seed=int(random_state), n_jobs=1, **params)
+    coords = np.asarray(reducer.fit_transform(data), dtype=np.float64)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            np.savez(tmp, coords=coords)
+    return coords[: len(X)], (coords[len(X) :] if R is not None else None)
