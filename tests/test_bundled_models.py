@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lsn_explorer.models import LevelSetNetwork, UNet, bundled_model, bundled_path, load_checkpoint
+from lsn_explorer.train import evaluate, load_fold
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory):
+    """Fold 0 of the quick phantom: the test volumes, never seen in training or model selection."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LSN_EXPLORER_DATA", str(tmp_path_factory.mktemp("data")))
+    try:
+        _, _, test, fold = load_fold("phantom", fold=0, preset="quick")
+    finally:
+        mp.undo()
+    return test, fold
+
+
+def test_bundled_files_record_how_they_were_made():
+    for name in ("unet", "lsn"):
+        payload = load_checkpoint(bundled_path(name))
+        assert payload["command"].startswith(f"lsn-explorer train {name} --data phantom --fold 0 --preset quick")
+        assert payload["seed"] == 0 and payload["fold"] == 0
+        assert len(payload["history"]) == payload["epoch"] or payload["epoch"] <= len(payload["history"])
+        assert bundled_path(name).stat().st_size < 1_000_000
+
+
+def test_bundled_unet_segments_held_out_phantom_volumes(held_out):
+    test, fold = held_out
+    net = bundled_model("unet")
+    assert isinstance(net, UNet) and len(net.named_kernel_layers()) == 18
+    result = evaluate(net, test, device="cpu")
+    assert set(result["per_volume"]) == set(fold.test)
+    assert result["volume_dice"] >= 0.85
+    # the number in the checkpoint (and assets/README.md) is what it really gets
+    assert result["volume_dice"] == pytest.approx(load_checkpoint(bundled_path("unet"))["test_volume_dice"], abs=2e-3)
+
+
+def test_bundled_lsn_dice_is_the_reported_one(held_out):
+    test, _ = held_out
+    net = bundled_model("lsn")
+    assert isinstance(net, LevelSetNetwork)
+    result = evaluate(net, test, device="cpu")
+    assert 0.0 <= result["volume_dice"] <= 1.0
+    assert result["volume_dice"] == pytest.approx(load_checkpoint(bundled_path("lsn"))["test_volume_dice"], abs=2e-3)
+    assert torch.isfinite(net(test.images[:2])).all()
