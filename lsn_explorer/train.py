@@ -57,7 +57,9 @@ class SliceData:
 
     Attributes
     ----------
-    images : (N, 1, H, W) float32 Tensor
+    images : (N, C, H, W) float32 Tensor
+        The network input: C = 1 (the image), or more channels such as the
+        LSN's (image, u0).
     masks : (N, 1, H, W) float32 Tensor in {0, 1}
     dataids : (N,) int64 Tensor or None
         Volume of each slice (for per-volume Dice).
@@ -81,8 +83,11 @@ def _as_data(data, name: str) -> SliceData | None:
     else:
         images, masks, dataids = data.images, data.masks, getattr(data, "dataids", None)
     images, masks = torch.as_tensor(images), torch.as_tensor(masks)
-    if images.ndim != 4 or images.shape != masks.shape or images.shape[1] != 1:
-        raise InputError(f"{name}: images {tuple(images.shape)} and masks {tuple(masks.shape)} must both be (N, 1, H, W)")
+    same_slices = images.shape[:1] + images.shape[2:] == masks.shape[:1] + masks.shape[2:]
+    if images.ndim != 4 or masks.ndim != 4 or masks.shape[1] != 1 or not same_slices:
+        raise InputError(
+            f"{name}: images {tuple(images.shape)} and masks {tuple(masks.shape)} must be (N, C, H, W) and (N, 1, H, W)"
+        )
     if images.shape[0] == 0:
         raise InputError(f"{name} holds no slices")
     if dataids is not None:

@@ -62,7 +62,7 @@ def test_lsn_learns_curvature_and_edge_kernels_not_convection():
 
 
 def test_lsn_gradients_reach_every_trainable_parameter():
-    net = LevelSetNetwork(num_steps=2, dt=0.5, init="bubbles")
+    net = LevelSetNetwork(num_steps=2, dt=0.5, init="disc")
     img = _image(n=2, size=32)
     y = torch.zeros_like(img)
     y[..., 10:25, 8:24] = 1
@@ -75,7 +75,7 @@ def test_lsn_gradients_reach_every_trainable_parameter():
 
 
 def test_lsn_batch_equals_single_images():
-    net = LevelSetNetwork(num_steps=2, dt=0.5, init="bubbles")
+    net = LevelSetNetwork(num_steps=2, dt=0.5, init="disc")
     img = _image(n=3, size=32)
     img[1] *= 5.0  # a much stronger edge in one image must not change the others
     batch = net(img)
@@ -84,7 +84,7 @@ def test_lsn_batch_equals_single_images():
 
 
 def test_lsn_default_is_not_the_identity():
-    net = LevelSetNetwork(num_steps=2, init="bubbles")
+    net = LevelSetNetwork(num_steps=2, init="disc")
     img = _image(n=1, size=32)
     u0 = net.initial(img)
     assert (net.evolve(img) - u0).abs().max() > 0.1
@@ -115,12 +115,12 @@ def test_lsn_initial_conditions():
     assert uni.min() >= 0 and uni.max() < 1 and uni.std() > 0.2
     torch.testing.assert_close(uni, LevelSetNetwork(init="uniform").initial(img))
     assert (LevelSetNetwork(init="ones").initial(img) == 1).all()
-    disc = LevelSetNetwork(init="bubbles").initial(img) > 0
+    disc = LevelSetNetwork(init="disc").initial(img) > 0
     assert disc[0, 0, int(0.67 * 64), int(0.25 * 64)] and not disc[0, 0, 5, 60]
 
 
 def test_lsn_checkpoint_round_trip(tmp_path):
-    net = LevelSetNetwork(num_steps=2, init="bubbles", edge="sobel4")
+    net = LevelSetNetwork(num_steps=2, init="disc", edge="sobel4")
     with torch.no_grad():
         net.alpha.fill_(0.7)
     path = save_checkpoint(tmp_path / "lsn.pt", net)
@@ -140,3 +140,12 @@ def test_lsn_rejects_bad_options():
         LevelSetNetwork.from_preset("keras")
     with pytest.raises(InputError, match=r"\(N, 1, H, W\)"):
         LevelSetNetwork()(torch.zeros(8, 8))
+
+
+def test_two_channel_input_is_image_and_u0():
+    torch.manual_seed(0)
+    image, u0 = torch.rand(2, 1, 16, 16), torch.randn(2, 1, 16, 16)
+    net = LevelSetNetwork(num_steps=2, dt=0.5)
+    assert torch.equal(net(torch.cat([image, u0], dim=1)), net(image, u0))
+    with pytest.raises(InputError, match="two channels"):
+        net(torch.cat([image, u0], dim=1), u0)

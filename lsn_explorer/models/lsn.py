@@ -89,7 +89,7 @@ from ..levelset.step import gac_step
 __all__ = ["LevelSetNetwork", "LSN_PRESETS", "INITS", "EDGES"]
 
 #: Initial conditions u0: the paper's random uniform, the authors' disc, ones.
-INITS = ("uniform", "bubbles", "ones")
+INITS = ("uniform", "disc", "ones")
 #: Edge detectors: ITK-SNAP's (blur σ, centred gradient, κ = 0.04, λ = 3) or the authors' Sobel⁴.
 EDGES = ("itksnap", "sobel4")
 #: Constructor arguments of the two presets tabled in the module docstring.
@@ -135,7 +135,7 @@ class LevelSetNetwork(nn.Module):
         authors' Keras ``'normal'``).
     kernel_std : float, optional
         Standard deviation of ``kernel_init="normal"``. Default 1.0.
-    init : {"uniform", "bubbles", "ones"}, optional
+    init : {"uniform", "disc", "ones"}, optional
         u0 when ``forward`` gets none: U[0, 1) per pixel from ``init_seed``
         (paper; the same u0 on every call), the authors' disc of radius
         10·H/256 at row 0.67 H, col 0.25 W (signed distance), or ones
@@ -291,7 +291,7 @@ class LevelSetNetwork(nn.Module):
         kind = self.config["init"]
         if kind == "uniform":
             return random_uniform(shape, seed=self.config["init_seed"], **opts)
-        if kind == "bubbles":
+        if kind == "disc":
             return authors_disc(shape, radius=10.0 * shape[-2] / 256, **opts)
         return torch.ones(shape, **opts)
 
@@ -311,9 +311,17 @@ class LevelSetNetwork(nn.Module):
     # ------------------------------------------------------------------ forward
 
     def evolve(self, image: torch.Tensor, u0: torch.Tensor | None = None, *, iter_callback=None) -> torch.Tensor:
-        """The final level set ``u_Nt`` (not scaled); ``iter_callback(u)`` after each layer."""
-        if image.ndim != 4 or image.shape[1] != 1:
-            raise InputError(f"image has shape {tuple(image.shape)}; expected (N, 1, H, W)")
+        """The final level set ``u_Nt`` (not scaled); ``iter_callback(u)`` after each layer.
+
+        ``image`` is ``(N, 1, H, W)``, or ``(N, 2, H, W)`` holding (image, u0) as the
+        authors' network input did; a separate ``u0`` then must not be given.
+        """
+        if image.ndim != 4 or image.shape[1] not in (1, 2):
+            raise InputError(f"image has shape {tuple(image.shape)}; expected (N, 1, H, W) or (N, 2, H, W) = (image, u0)")
+        if image.shape[1] == 2:
+            if u0 is not None:
+                raise InputError("image holds (image, u0) in two channels; do not pass u0 as well")
+            image, u0 = image[:, :1], image[:, 1:]
         u = self.initial(image) if u0 is None else u0
         if u.shape != image.shape:
             raise InputError(f"u0 has shape {tuple(u.shape)}; expected the image's {tuple(image.shape)}")
@@ -331,7 +339,7 @@ class LevelSetNetwork(nn.Module):
         return u
 
     def forward(self, image: torch.Tensor, u0: torch.Tensor | None = None) -> torch.Tensor:
-        """``(N, 1, H, W)`` image (and optional u0) ``-> (N, 1, H, W)`` logits ``s·u_Nt``."""
+        """``(N, 1, H, W)`` image and optional u0, or ``(N, 2, H, W)`` (image, u0) ``-> (N, 1, H, W)`` logits ``s·u_Nt``."""
         return self.log_scale.exp() * self.evolve(image, u0)
 
     def named_kernel_layers(self) -> list[tuple[str, str, torch.Tensor]]:
