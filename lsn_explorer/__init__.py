@@ -3,10 +3,56 @@
 Reproduces and extends Actor, Fuentes and Rivière, "Identification of Kernels in a
 Convolutional Neural Network: Connections Between Level Set Equation and Deep Learning for
 Image Segmentation", Proc. SPIE 11313 (2020), doi:10.1117/12.2548871.
+
+The public names below are loaded on first use, so ``import lsn_explorer`` stays quick.
+
+========================  ==========================================================
+``load_volumes``          LiTS-style NIfTI (or the bundled phantom) → preprocessed volumes
+``volume_folds``          the 5-fold split by volume, as the authors
+``stack_slices``          volumes → contiguous ``(N, 1, H, W)`` tensors
+``edge_function``         ITK-SNAP's edge map g (and the authors' Sobel⁴ variant)
+``bubbles``               ITK-SNAP-style initial level sets
+``evolve``                the upwind geodesic active contour solver, written as conv + ReLU
+``UNet``                  the analysed UNet (18 conv layers, 14,608 3×3 kernels)
+``LevelSetNetwork``       the solver unrolled, with learnable stencils
+``fit``                   the training loop (resumable, DDP under torchrun)
+``bundled_model``         the phantom-trained UNet and LSN that ship with the package
+``collect_kernels``       every 3×3 kernel of a model, checkpoint or Keras .h5 file
+``analyze_kernels``       the kernel atlas: clusters, projections, operator identification
+``run_table2``            the Table 2 cross-validation
+========================  ==========================================================
 """
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+_WHERE = {
+    "load_volumes": "data",
+    "volume_folds": "data",
+    "stack_slices": "data",
+    "edge_function": "levelset",
+    "bubbles": "levelset",
+    "evolve": "levelset",
+    "UNet": "models",
+    "LevelSetNetwork": "models",
+    "bundled_model": "models",
+    "fit": "train",
+    "collect_kernels": "kernels",
+    "analyze_kernels": "kernels",
+    "run_table2": "experiments",
+}
+
+__all__ = ["__version__", *_WHERE]
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

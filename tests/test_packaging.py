@@ -72,3 +72,10 @@ def test_console_script_help_lists_the_subcommands():
     )
     for command in ("data", "train", "kernels"):
         assert command in result.stdout
+
+
+def test_public_names_resolve():
+    import lsn_explorer
+
+    for name in lsn_explorer.__all__:
+        assert getattr(lsn_explorer, name) is not None, name

@@ -11,6 +11,7 @@ from .loading import (
     load_model,
     save_checkpoint,
 )
+from .lsn import LevelSetNetwork
 from .unet import UNet
 
 __all__ = [
@@ -25,11 +26,3 @@ __all__ = [
     "export_checkpoint",
 ]
 
-
-def __getattr__(name):
-    # the LSN imports lsn_explorer.levelset; load it on first use
-    if name == "LevelSetNetwork":
-        from .lsn import LevelSetNetwork
-
-        return LevelSetNetwork
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
