@@ -1,0 +1,45 @@
+"""The level set equation as convolutions and ReLUs.
+
+The geodesic active contour equation (Eq. 1 of Actor et al. 2020),
+``u_t = γ ∇g·∇u + g (α + β κ(u)) |∇u|`` with ``u > 0`` inside, solved by
+forward Euler with upwind differences written as ``ReLU(conv)``.
+
+Modules: :mod:`.stencils` (named 3x3 stencils and the reference kernels),
+:mod:`.edges` (edge functions ``g``), :mod:`.operators` (the pieces of a step),
+:mod:`.step` (``gac_step``, CFL), :mod:`.solver` (``evolve``), :mod:`.fast`
+(fused and tiled inference steps),
+:mod:`.initial` (initial level sets), :mod:`.sitk_bridge` (SimpleITK peer).
+"""
+
+from __future__ import annotations
+
+from .edges import edge_function, gaussian_gradient, gradient_magnitude, itksnap_remap
+from .initial import authors_disc, bubbles, random_uniform, signed_distance
+from .sitk_bridge import Comparison, compare_with_simpleitk
+from .solver import BACKENDS, EvolveResult, evolve, reinitialise, store_evolution_in
+from .stencils import FINITE_DIFFERENCE_STENCILS, REFERENCE_KERNELS, as_weight
+from .step import cfl_time_step, check_time_step, gac_step
+
+__all__ = [
+    "edge_function",
+    "gaussian_gradient",
+    "gradient_magnitude",
+    "itksnap_remap",
+    "authors_disc",
+    "bubbles",
+    "random_uniform",
+    "signed_distance",
+    "Comparison",
+    "compare_with_simpleitk",
+    "BACKENDS",
+    "EvolveResult",
+    "evolve",
+    "reinitialise",
+    "store_evolution_in",
+    "FINITE_DIFFERENCE_STENCILS",
+    "REFERENCE_KERNELS",
+    "as_weight",
+    "cfl_time_step",
+    "check_time_step",
+    "gac_step",
+]

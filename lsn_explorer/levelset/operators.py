@@ -1,0 +1,104 @@
+"""The pieces of the level-set step, each a few tensor operations.
+
+Symbols
+-------
+``u``        level set, ``(N, 1, H, W)``, ``u > 0`` inside
+``F``        normal speed (``α g``), ``(N, 1, H, W)`` or broadcastable
+``vx, vy``   advection velocity components (``γ ∂g/∂x``, ``γ ∂g/∂y``)
+``D±x/y``    one-sided differences (see :mod:`lsn_explorer.levelset.stencils`)
+
+Boundary handling: every stencil is applied after replicate padding by one
+pixel (``F.pad(mode="replicate")``), i.e. a zero-flux (Neumann) condition:
+one-sided differences pointing out of the image are zero and the level set
+neither enters nor leaves through the border. Zero padding would instead make
+the border look like a front at ``u = 0``.
+
+The upwind forms follow Osher & Sethian (1988) and are written as ReLU of
+convolutions, as in Table 1 of Actor et al. (2020):
+``max(0, D⁺ ⋆ u) − max(0, −D⁻ ⋆ u)``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+
+from .stencils import XC, XN, XP, YC, YN, YP, as_weight
+
+__all__ = [
+    "apply_stencils",
+    "one_sided_differences",
+    "central_gradient",
+    "upwind_propagation",
+    "upwind_advection",
+    "central_propagation",
+    "central_advection",
+    "curvature",
+    "EPS",
+    "ROOT_EPS",
+]
+
+#: Added under every square root so that autograd stays finite where ``|∇u| = 0``;
+#: ``sqrt(s + EPS) - ROOT_EPS`` is then exactly 0 on flat regions (they do not creep).
+EPS = 1e-20
+ROOT_EPS = 1e-10
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_weight(names: tuple[str, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    table = {"XP": XP, "XN": XN, "YP": YP, "YN": YN, "XC": XC, "YC": YC}
+    return as_weight([table[n] for n in names], torch.empty(0, dtype=dtype, device=device))
+
+
+def apply_stencils(u: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``(N, C, H, W) ⋆ (K, C, 3, 3) -> (N, K, H, W)`` with replicate padding."""
+    return F.conv2d(F.pad(u, (1, 1, 1, 1), mode="replicate"), weight)
+
+
+def one_sided_differences(u: torch.Tensor) -> torch.Tensor:
+    """``(N, 1, H, W) -> (N, 4, H, W)``: channels D⁺x, D⁻x, D⁺y, D⁻y of ``u``."""
+    return apply_stencils(u, _fixed_weight(("XP", "XN", "YP", "YN"), u.dtype, u.device))
+
+
+def central_gradient(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(N, 1, H, W) -> (∂u/∂x, ∂u/∂y)``, centred differences with the ½."""
+    d = apply_stencils(u, _fixed_weight(("XC", "YC"), u.dtype, u.device))
+    return d[:, 0:1], d[:, 1:2]
+
+
+def upwind_propagation(d: torch.Tensor, speed: torch.Tensor) -> torch.Tensor:
+    """Upwind ``F |∇u|`` for ``u_t = F |∇u|`` from one-sided differences ``d`` (N, 4, H, W)."""
+    dxp, dxn, dyp, dyn = d[:, 0:1], d[:, 1:2], d[:, 2:3], d[:, 3:4]
+    # F > 0 grows u (the front moves outwards): information comes from inside
+    grow = torch.sqrt(F.relu(dxp) ** 2 + F.relu(-dxn) ** 2 + F.relu(dyp) ** 2 + F.relu(-dyn) ** 2 + EPS) - ROOT_EPS
+    shrink = torch.sqrt(F.relu(-dxp) ** 2 + F.relu(dxn) ** 2 + F.relu(-dyp) ** 2 + F.relu(dyn) ** 2 + EPS) - ROOT_EPS
+    return F.relu(speed) * grow - F.relu(-speed) * shrink
+
+
+def upwind_advection(d: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor) -> torch.Tensor:
+    """Upwind ``v·∇u`` for ``u_t = v·∇u`` from one-sided differences ``d`` (N, 4, H, W)."""
+    dxp, dxn, dyp, dyn = d[:, 0:1], d[:, 1:2], d[:, 2:3], d[:, 3:4]
+    return F.relu(vx) * dxp - F.relu(-vx) * dxn + F.relu(vy) * dyp - F.relu(-vy) * dyn
+
+
+def central_propagation(ux: torch.Tensor, uy: torch.Tensor, speed: torch.Tensor) -> torch.Tensor:
+    """Centred ``F |∇u|`` (not upwind; unstable on steep fronts, for comparison)."""
+    return speed * (torch.sqrt(ux**2 + uy**2 + EPS) - ROOT_EPS)
+
+
+def central_advection(ux: torch.Tensor, uy: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor) -> torch.Tensor:
+    """Centred ``v·∇u`` (not upwind; oscillates on steep fronts, for comparison)."""
+    return vx * ux + vy * uy
+
+
+def curvature(u: torch.Tensor, kernels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``κ = div(∇u / |∇u|)`` and ``|∇u|`` (0 where flat); kernels (4, 1, 3, 3) = (grad-x, grad-y, div-x, div-y)."""
+    if kernels is None:
+        kernels = _fixed_weight(("XC", "YC", "XC", "YC"), u.dtype, u.device)
+    grad = apply_stencils(u, kernels[0:2])
+    norm = torch.sqrt(grad[:, 0:1] ** 2 + grad[:, 1:2] ** 2 + EPS)
+    unit = grad / norm
+    kappa = apply_stencils(unit[:, 0:1], kernels[2:3]) + apply_stencils(unit[:, 1:2], kernels[3:4])
+    return kappa, norm - ROOT_EPS
