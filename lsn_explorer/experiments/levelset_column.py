@@ -51,7 +51,7 @@ class LevelSetParams:
     gamma: float = 2.0
     kappa: float = 0.04
     lam: float = 3.0
-    num_iter: int = 300
+    num_iter: int = 200
 
     def to_dict(self) -> dict:
         """The settings as a plain dict."""
@@ -162,7 +162,7 @@ def segment_slices(
         g = edge_function(images[chunk], method="itksnap", kappa=params.kappa, lam=params.lam)
         u = evolve(
             u0[chunk], g, num_iter=params.num_iter, alpha=params.alpha, beta=params.beta,
-            gamma=params.gamma, max_rms_change=max_rms_change,
+            gamma=params.gamma, max_rms_change=max_rms_change, backend="fused",
         )
         out[chunk] = u > 0
     return out
@@ -183,8 +183,8 @@ def tune_levelset(
     images: torch.Tensor,
     masks: torch.Tensor,
     *,
-    trials: int = 12,
-    max_slices: int = 24,
+    trials: int = 8,
+    max_slices: int = 16,
     seed: int = 0,
 ) -> tuple[LevelSetParams, list[dict]]:
     """Choose solver settings by a bounded random search on training slices.
@@ -194,9 +194,9 @@ def tune_levelset(
     images, masks : (N, 1, H, W) Tensor
         Training slices (only those with liver are used).
     trials : int
-        Number of settings tried (the budget). Default 12.
+        Number of settings tried (the budget). Default 8.
     max_slices : int
-        At most this many slices, drawn evenly, score each setting. Default 24.
+        At most this many slices, drawn evenly, score each setting. Default 16.
     seed : int
         Seed of the draw. Default 0.
 
