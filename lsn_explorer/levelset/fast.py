@@ -38,13 +38,18 @@ def fused_gac_step(u, g, gx, gy, alpha: float, beta: float, gamma: float, dt: fl
     nx = F.pad(ux / norm, (1, 1, 0, 0), mode="replicate")
     ny = F.pad(uy / norm, (0, 0, 1, 1), mode="replicate")
     kappa = (0.5 * nx[..., 2:] - 0.5 * nx[..., :-2]) + (0.5 * ny[..., 2:, :] - 0.5 * ny[..., :-2, :])
+    return u + dt * _rate(dxp, dxn, dyp, dyn, kappa, norm, g, gx, gy, alpha, beta, gamma)
+
+
+def _rate(dxp, dxn, dyp, dyn, kappa, norm, g, gx, gy, alpha: float, beta: float, gamma: float):
+    """``u_t`` from one-sided differences, curvature and ``|∇u|``: upwind advection and propagation."""
     speed = alpha * g
     grow = torch.sqrt(dxp.clamp_min(0) ** 2 + dxn.clamp_max(0) ** 2 + dyp.clamp_min(0) ** 2 + dyn.clamp_max(0) ** 2 + EPS) - ROOT_EPS
     shrink = torch.sqrt(dxp.clamp_max(0) ** 2 + dxn.clamp_min(0) ** 2 + dyp.clamp_max(0) ** 2 + dyn.clamp_min(0) ** 2 + EPS) - ROOT_EPS
     prop = speed.clamp_min(0) * grow + speed.clamp_max(0) * shrink
     vx, vy = gamma * gx, gamma * gy
     adv = vx.clamp_min(0) * dxp + vx.clamp_max(0) * dxn + vy.clamp_min(0) * dyp + vy.clamp_max(0) * dyn
-    return u + dt * (adv + prop + beta * g * kappa * (norm - ROOT_EPS))
+    return adv + prop + beta * g * kappa * (norm - ROOT_EPS)
 
 
 @functools.lru_cache(maxsize=1)
@@ -147,13 +152,8 @@ def _patch_update(U, remap, g, gx, gy, alpha: float, beta: float, gamma: float, 
     dxn = c - U[:, 2:-2, 1:-3]
     dyp = U[:, 3:-1, 2:-2] - c
     dyn = c - U[:, 1:-3, 2:-2]
-    speed = alpha * g
-    grow = torch.sqrt(dxp.clamp_min(0) ** 2 + dxn.clamp_max(0) ** 2 + dyp.clamp_min(0) ** 2 + dyn.clamp_max(0) ** 2 + EPS) - ROOT_EPS
-    shrink = torch.sqrt(dxp.clamp_max(0) ** 2 + dxn.clamp_min(0) ** 2 + dyp.clamp_max(0) ** 2 + dyn.clamp_min(0) ** 2 + EPS) - ROOT_EPS
-    prop = speed.clamp_min(0) * grow + speed.clamp_max(0) * shrink
-    vx, vy = gamma * gx, gamma * gy
-    adv = vx.clamp_min(0) * dxp + vx.clamp_max(0) * dxn + vy.clamp_min(0) * dyp + vy.clamp_max(0) * dyn
-    return (c + dt * (adv + prop + beta * g * kappa * (norm[:, 1:-1, 1:-1] - ROOT_EPS))).clamp(-w, w)
+    rate = _rate(dxp, dxn, dyp, dyn, kappa, norm[:, 1:-1, 1:-1], g, gx, gy, alpha, beta, gamma)
+    return (c + dt * rate).clamp(-w, w)
 
 
 @functools.lru_cache(maxsize=1)
