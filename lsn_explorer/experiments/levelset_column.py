@@ -28,7 +28,7 @@ from ..levelset.initial import bubbles
 from ..levelset.solver import evolve
 from ..metrics import hard_dice
 
-__all__ = ["LevelSetParams", "SEARCH_SPACE", "bubble_centers", "bubble_level_set", "segment_slices", "tune_levelset"]
+__all__ = ["LevelSetParams", "SEARCH_SPACE", "SEARCH_SLICES", "bubble_centers", "bubble_level_set", "segment_slices", "tune_levelset"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,9 @@ class LevelSetParams:
         """The settings as a plain dict."""
         return asdict(self)
 
+
+#: Slices that score each setting of the search (drawn evenly from the training slices).
+SEARCH_SLICES = 16
 
 #: Values the random search draws from (the first trial is always the ITK-SNAP default).
 SEARCH_SPACE = {
@@ -184,7 +187,7 @@ def tune_levelset(
     masks: torch.Tensor,
     *,
     trials: int = 8,
-    max_slices: int = 16,
+    max_slices: int = SEARCH_SLICES,
     seed: int = 0,
 ) -> tuple[LevelSetParams, list[dict]]:
     """Choose solver settings by a bounded random search on training slices.

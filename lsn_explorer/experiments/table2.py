@@ -40,7 +40,7 @@ from ..metrics import hard_dice, volume_dice
 from ..models.loading import build_model, load_model
 from ..presets import get_preset
 from ..train import fit, predict
-from .levelset_column import LevelSetParams, bubble_level_set, segment_slices, tune_levelset
+from .levelset_column import SEARCH_SLICES, SEARCH_SPACE, LevelSetParams, bubble_level_set, segment_slices, tune_levelset
 from .paper import PAPER_TABLE2, TABLE2_COLUMNS
 
 __all__ = ["run_table2", "table2_command", "Table2Result", "LSN_INITS", "format_table"]
@@ -213,7 +213,7 @@ def run_table2(
     folds: list[int] | None = None,
     seed: int = 0,
     device: str = "auto",
-    levelset_trials: int = 12,
+    levelset_trials: int = 8,
     epochs: dict | None = None,
     progress: bool = True,
 ) -> Table2Result:
@@ -236,7 +236,7 @@ def run_table2(
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``... Default "auto".
     levelset_trials : int
-        Budget of the level-set parameter search per fold. Default 12.
+        Budget of the level-set parameter search per fold. Default 8.
     epochs : dict, optional
         Override epochs per network, e.g. ``{"unet": 1, "lsn": 1}``.
     progress : bool
@@ -257,8 +257,8 @@ def run_table2(
     chosen = list(range(n_folds)) if folds is None else list(folds)
     _write_json(out / "config.json", {
         "data": str(data), "preset": p.to_dict(), "seed": seed, "n_folds": n_folds, "folds": chosen,
-        "levelset_search": {"trials": levelset_trials, "max_slices": 24, "space": "see levelset_column.SEARCH_SPACE",
-                            "default": LevelSetParams().to_dict()},
+        "levelset_search": {"trials": levelset_trials, "slices": SEARCH_SLICES, "space": SEARCH_SPACE,
+                            "first": LevelSetParams().to_dict()},
         "epochs": epochs, "lsn_inits": list(LSN_INITS),
     })
     lsn_config = {"num_steps": p.lsn_num_steps, "dt": p.lsn_dt}
