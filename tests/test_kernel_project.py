@@ -98,3 +98,18 @@ def test_precompute_umap_writes_the_file_that_umap_embedding_reads(tmp_path, mon
     coords, _ = umap_embedding(kernels, references=R)
     with np.load(path) as f:
         np.testing.assert_array_equal(coords, f["coords"][:6])
+
+
+def test_bundled_unet_ships_its_umap_embedding():
+    """The app never fits UMAP: the bundled UNet's embedding must ship, matching the bundled weights."""
+    from lsn_explorer.kernels import collect_kernels
+    from lsn_explorer.kernels.project import BUNDLED_UMAP_DIR, reference_matrix, umap_cache_name
+    from lsn_explorer.kernels.report import PLOT_STENCILS
+    from lsn_explorer.models import bundled_model
+
+    kernels = collect_kernels(bundled_model("unet")).kernels
+    _, references = reference_matrix(PLOT_STENCILS)
+    shipped = BUNDLED_UMAP_DIR / umap_cache_name(kernels, references=references, random_state=0)
+    assert shipped.is_file(), "re-run precompute_umap('bundled-unet', out_dir='lsn_explorer/assets/umap')"
+    with np.load(shipped) as data:
+        assert data["coords"].shape == (len(kernels) + len(references), 2)
