@@ -313,7 +313,13 @@ def write_figures(figs: dict, out: Path, *, png: bool = True, html: bool = True)
     if png and figs:
         paths = [out / f"{stem}.png" for stem in figs]
         sizes = [(f.layout.width or 700, f.layout.height or 500) for f in figs.values()]
-        pio.write_images(list(figs.values()), paths, width=[w for w, _ in sizes], height=[h for _, h in sizes])
+        try:
+            pio.write_images(list(figs.values()), paths, width=[w for w, _ in sizes], height=[h for _, h in sizes])
+        except (ImportError, RuntimeError, ValueError) as error:
+            raise InputError(
+                f"PNG export failed ({type(error).__name__}: {error}); it needs kaleido and a Chromium or Chrome "
+                "browser (apt-get install chromium). Pass png=False (--no-png) for HTML figures only."
+            ) from error
         written += paths
     return written
 
