@@ -46,8 +46,8 @@ def test_changing_volume_resets_the_slider_range(phantom_dir):
 
 
 @pytest.mark.browser
-def test_kernel_explorer_page_renders_and_slider_responds(page, artifacts, tmp_path):
-    with serve_voila(REPO / "apps" / "kernel_explorer.ipynb", log_path=tmp_path / "voila.log") as url:
+def test_slice_browser_page_renders_and_slider_responds(page, artifacts, tmp_path):
+    with serve_voila(REPO / "apps" / "slice_browser.ipynb", log_path=tmp_path / "voila.log") as url:
         page.goto(url, timeout=120_000)
         page.wait_for_selector(".js-plotly-plot", timeout=120_000)
         status = page.locator(".widget-html-content").first
@@ -59,5 +59,5 @@ def test_kernel_explorer_page_renders_and_slider_responds(page, artifacts, tmp_p
         while status.inner_text() == first and time.monotonic() < deadline:
             time.sleep(0.1)
         assert status.inner_text() != first, "moving the slider did not redraw the slice"
-        page.screenshot(path=str(artifacts / "kernel_explorer.png"))
+        page.screenshot(path=str(artifacts / "slice_browser.png"))
         assert page.errors == [], page.errors

@@ -5,6 +5,8 @@ Each class owns its widgets and exposes ``.widget``; computation lives in the li
 
 from __future__ import annotations
 
+from .kernel_explorer import KernelExplorer
+from .levelset_playground import LevelSetPlayground
 from .slice_browser import SliceBrowser
 
-__all__ = ["SliceBrowser"]
+__all__ = ["KernelExplorer", "LevelSetPlayground", "SliceBrowser"]

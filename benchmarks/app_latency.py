@@ -1,0 +1,186 @@
+"""Latency of the kernel explorer as a user feels it: Voila + headless Chromium, real clicks.
+
+Three measures, each against its target from the issue:
+
+* cold start: from launching ``voila apps/kernel_explorer.ipynb`` to the first
+  kernel drawn in the scatter (a fresh server and page each time);
+* layer change: from pressing → / ← on the focused layer slider to the scatter
+  showing the new layer (its title, set from Python, names the layer);
+* kernel click: from the mouse click on a kernel to the heatmap titled with
+  that kernel's name (the heatmap and title are sent by the widget's Python callback).
+
+Times of the interactions are taken inside the page (``performance.now()``
+before the key press or click, and a 2 ms poll of the page), so
+Playwright's own round trips do not count. Run:
+``python benchmarks/app_latency.py [--launches 3] [--interactions 24]``.
+Writes ``benchmarks/results/app_latency.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lsn_explorer.apps.testing import launch_chromium, serve_voila
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "apps" / "kernel_explorer.ipynb"
+SCATTER = ".kx-scatter.js-plotly-plot"
+DETAIL_TITLE = "document.querySelector('.kx-detail-title').innerText"
+SCATTER_TITLE = "document.querySelector('.kx-scatter.js-plotly-plot').layout.title.text"
+# the kernels are drawn (a WebGL trace: its canvas exists and plotly has laid the points out)
+SCATTER_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plotly-plot');
+  return !!(gd && gd._fullData && gd._fullData.length && gd._fullData[0].x && gd._fullData[0].x.length > 0
+            && gd.querySelector('canvas')); }"""
+# the scatter is drawn, and the HTML views beside and below it are there
+APP_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plotly-plot');
+  return !!(gd && gd._fullLayout && gd._fullData) && ['.kx-detail table', '.kx-centroids table', '.kx-fractions table']
+    .every(s => !!document.querySelector(s)); }"""
+TARGETS = {"cold start": 15.0, "layer change": 0.300, "kernel click": 0.200}
+
+_ARM = """([expression, prefix]) => {
+  const text = new Function('return ' + expression);
+  window.__done = null;
+  window.__t0 = performance.now();
+  const iv = setInterval(() => {
+    let t = null;
+    try { t = text(); } catch (e) {}
+    if (t && t.startsWith(prefix)) { window.__done = performance.now(); clearInterval(iv); }
+  }, 2);
+}"""
+
+_CANDIDATES = """() => {
+  const gd = document.querySelector('%s');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  const px = (t, i) => [box.left + xa._offset + xa.l2p(t.x[i]), box.top + ya._offset + ya.l2p(t.y[i])];
+  const kern = gd.data[0], others = [], out = [];
+  gd.data.slice(1).forEach(t => (t.x || []).forEach((v, i) => { if (v !== null) others.push(px(t, i)); }));
+  for (let i = 0; i < kern.x.length; i++) {
+    const p = px(kern, i);
+    if (p[0] < box.left + xa._offset + 10 || p[0] > box.left + xa._offset + xa._length - 10) continue;
+    if (p[1] < box.top + ya._offset + 10 || p[1] > box.top + ya._offset + ya._length - 10) continue;
+    let gap = Infinity;
+    for (let j = 0; j < kern.x.length; j++) if (j !== i) { const q = px(kern, j); gap = Math.min(gap, Math.hypot(p[0] - q[0], p[1] - q[1])); }
+    for (const q of others) gap = Math.min(gap, Math.hypot(p[0] - q[0], p[1] - q[1]));
+    out.push({i, x: p[0], y: p[1], gap, name: String(kern.text[i]).split('<br>')[0]});
+  }
+  return out.sort((a, b) => b.gap - a.gap);
+}""" % SCATTER
+
+
+def _open(browser, url):
+    context = browser.new_context(viewport={"width": 1280, "height": 1500})
+    page = context.new_page()
+    page.goto(url, timeout=180_000)
+    page.wait_for_function(SCATTER_DRAWN, timeout=180_000, polling=20)
+    return context, page
+
+
+def _timed(page, expression, prefix, action) -> float:
+    """Seconds from just before ``action()`` until the JS ``expression`` (a text) starts with ``prefix``."""
+    page.evaluate(_ARM, [expression, prefix])
+    action()
+    page.wait_for_function("window.__done !== null", timeout=30_000, polling=5)
+    return page.evaluate("window.__done - window.__t0") / 1000.0
+
+
+def _layer_changes(page, n_layers: int, count: int) -> list[float]:
+    times, layer, step = [], 1, 1
+    handle = page.locator(".kx-layer .noUi-handle").first
+    for _ in range(count):
+        if not 1 <= layer + step <= n_layers:
+            step = -step
+        layer += step
+        handle.focus()
+        key = "ArrowRight" if step > 0 else "ArrowLeft"
+        times.append(_timed(page, SCATTER_TITLE, f"layer {layer} (", lambda: page.keyboard.press(key)))
+    return times
+
+
+def _clicks(page, count: int) -> list[float]:
+    points = [p for p in page.evaluate(_CANDIDATES) if p["gap"] > 8][:8]
+    if len(points) < 2:
+        raise RuntimeError(f"only {len(points)} well separated kernels to click")
+    current = page.evaluate(DETAIL_TITLE)
+    points.sort(key=lambda p: p["name"] == current)  # the first click must change the heatmap
+    times = []
+    for n in range(count):
+        p = points[n % len(points)]
+        page.wait_for_timeout(400)  # two clicks within plotly's 300 ms are a double click (which resets the axes)
+        times.append(_timed(page, DETAIL_TITLE, p["name"], lambda: page.mouse.click(p["x"], p["y"])))
+    return times
+
+
+def _stats(name: str, values: list[float]) -> dict:
+    v = np.asarray(values)
+    med, p95 = float(np.median(v)), float(np.percentile(v, 95))
+    return dict(name=name, n=len(v), median_s=med, p95_s=p95, min_s=float(v.min()), max_s=float(v.max()),
+                target_s=TARGETS[name], ratio_p95_to_target=p95 / TARGETS[name], passed=bool(p95 <= TARGETS[name]),
+                values_s=[float(x) for x in v])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--launches", type=int, default=3, help="cold starts (fresh server and page)")
+    parser.add_argument("--interactions", type=int, default=24, help="layer changes, and kernel clicks")
+    parser.add_argument("--click-layer", type=int, default=2, help="layer whose kernels are clicked")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    load_before = os.getloadavg()
+    cold, phases = [], []
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        for launch in range(args.launches):
+            t0 = time.perf_counter()
+            with serve_voila(NOTEBOOK, timeout=180) as url:
+                t_server = time.perf_counter() - t0
+                context, page = _open(browser, url)
+                cold.append(time.perf_counter() - t0)
+                page.wait_for_function(APP_DRAWN, timeout=60_000)
+                phases.append(dict(server_up_s=t_server, page_to_scatter_s=cold[-1] - t_server))
+                print(f"cold start {launch + 1}: {cold[-1]:.2f} s (server answers after {t_server:.2f} s, "
+                      f"page open -> scatter drawn {cold[-1] - t_server:.2f} s)")
+                if launch == args.launches - 1:
+                    n_layers = int(float(page.locator(".kx-layer .noUi-handle").first.get_attribute("aria-valuemax")))
+                    layer_times = _layer_changes(page, n_layers, args.interactions)
+                    handle = page.locator(".kx-layer .noUi-handle").first
+                    current = int(page.evaluate(f"document.querySelector('{SCATTER}').layout.title.text").split()[1])
+                    while current != args.click_layer:
+                        step = 1 if args.click_layer > current else -1
+                        handle.focus()
+                        _timed(page, SCATTER_TITLE, f"layer {current + step} (",
+                               lambda: page.keyboard.press("ArrowRight" if step > 0 else "ArrowLeft"))
+                        current += step
+                    click_times = _clicks(page, args.interactions)
+                    errors_seen = page.evaluate("document.querySelectorAll('.kx-error').length")
+                context.close()
+        browser.close()
+    load_after = os.getloadavg()
+    rows = [_stats("cold start", cold), _stats("layer change", layer_times), _stats("kernel click", click_times)]
+
+    print(f"\nkernel explorer latency ({platform.node()}, {os.cpu_count()} CPUs, "
+          f"load average {load_before[0]:.2f} before / {load_after[0]:.2f} after)")
+    print(f"{'measure':<14}{'n':>4}{'median':>10}{'p95':>10}{'target':>10}{'p95/target':>12}  result")
+    for r in rows:
+        print(f"{r['name']:<14}{r['n']:>4}{r['median_s'] * 1e3:>8.0f}ms{r['p95_s'] * 1e3:>8.0f}ms"
+              f"{r['target_s'] * 1e3:>8.0f}ms{r['ratio_p95_to_target']:>12.2f}  {'pass' if r['passed'] else 'FAIL'}")
+    out = REPO / "benchmarks" / "results" / "app_latency.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(
+        benchmark="app_latency", machine=platform.node(), cpus=os.cpu_count(), python=platform.python_version(),
+        load_average_before=load_before, load_average_after=load_after, click_layer=args.click_layer,
+        error_messages_seen=int(errors_seen), cold_start_phases=phases, results=rows,
+    ), indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

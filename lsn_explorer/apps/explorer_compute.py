@@ -1,0 +1,499 @@
+"""What the kernel explorer computes, as plain functions on arrays (no widgets).
+
+The app (:class:`~lsn_explorer.apps.KernelExplorer`) calls these once per model
+(:func:`load_kernel_set`, :func:`explorer_atlas`, :func:`model_projections`,
+:func:`kernel_hover`) and then only slices their results: :func:`layer_clusters`
+per (layer, k, canonical), :func:`kernel_details` and :func:`kernel_response`
+per click, :func:`selection_csv` per box/lasso selection. Everything here runs
+without a browser, so it is tested directly.
+
+UMAP is read from the cache only (:func:`cached_umap`); umap-learn is never
+imported, so a model without a precomputed embedding simply has no UMAP view.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, MissingDataError
+from ..kernels.collect import KernelSet, collect_kernels
+from ..kernels.identify import STENCIL_CATALOGUE
+from ..kernels.report import PLOT_STENCILS, Atlas, analyze_kernels, kernel_rows
+from ..levelset.stencils import FINITE_DIFFERENCE_STENCILS
+
+__all__ = [
+    "MAX_MODEL_BYTES",
+    "MAX_UPLOAD_BYTES",
+    "MODEL_CHOICES",
+    "PROJECTIONS",
+    "FD_NAMES",
+    "Projection",
+    "load_kernel_set",
+    "kernels_from_upload",
+    "explorer_atlas",
+    "cached_umap",
+    "model_projections",
+    "kernel_hover",
+    "layer_clusters",
+    "centroid_labels",
+    "view_range",
+    "kernel_details",
+    "phantom_ct_slice",
+    "kernel_response",
+    "response_png",
+    "selection_rows",
+    "selection_csv",
+    "layer_fractions",
+]
+
+MAX_MODEL_BYTES = 50 * 1024 * 1024
+"""Largest model file (path or upload) the app reads: 50 MiB."""
+
+MAX_UPLOAD_BYTES = 9 * 1024 * 1024
+"""Largest upload the app reads: 9 MiB. An upload travels over the page's websocket, and the
+server (tornado) closes a websocket on a message over 10 MiB, so a larger model file
+should be given by its path."""
+
+MODEL_CHOICES = {"bundled-unet": "bundled phantom UNet", "bundled-lsn": "bundled LSN"}
+"""Bundled models: key -> label."""
+
+FD_NAMES = tuple(FINITE_DIFFERENCE_STENCILS)
+"""Stencils of the LSN (drawn as black diamonds; often far outside the kernels' range)."""
+
+PROJECTIONS = {"global": "global PCA", "layer": "per-layer PCA", "umap": "UMAP (cached)"}
+"""2-D views: key -> label."""
+
+
+@dataclass(frozen=True)
+class Projection:
+    """All kernels of a model in one 2-D view.
+
+    Attributes
+    ----------
+    coords : (K, 2) array
+        Every kernel.
+    ref_coords : (L, R, 2) array
+        The :data:`~lsn_explorer.kernels.report.PLOT_STENCILS` in each layer's plane
+        (the same for every layer in a global view).
+    axis_titles : list of (str, str)
+        One pair per layer.
+    """
+
+    coords: np.ndarray
+    ref_coords: np.ndarray
+    axis_titles: list
+
+
+def load_kernel_set(model, *, max_bytes: int = MAX_MODEL_BYTES) -> KernelSet:
+    """The kernels of a bundled model or of a model file, refusing files over ``max_bytes``.
+
+    Parameters
+    ----------
+    model : str, Path, nn.Module or KernelSet
+        ``"bundled-unet"``, ``"bundled-lsn"``, a checkpoint / state_dict / Keras ``.h5``
+        path (read without unpickling), or anything
+        :func:`~lsn_explorer.kernels.collect_kernels` accepts.
+    max_bytes : int, optional
+        Size limit of a file. Default :data:`MAX_MODEL_BYTES`.
+
+    Returns
+    -------
+    KernelSet
+
+    Raises
+    ------
+    InputError
+        An unknown ``bundled-`` name, an empty path, or a file over the limit.
+    MissingDataError
+        A path that does not exist.
+    CheckpointError, DataFileError
+        A file that is not a readable model or holds no 3x3 kernels.
+    """
+    if isinstance(model, str) and model in MODEL_CHOICES:
+        from ..models import bundled_model
+
+        return collect_kernels(bundled_model(model[len("bundled-"):]))
+    if isinstance(model, str) and model.startswith("bundled-"):
+        raise InputError(f"model={model!r}; expected one of {list(MODEL_CHOICES)} or a file")
+    if isinstance(model, (str, os.PathLike)):
+        if not str(model).strip():
+            raise InputError("model path is empty; expected a checkpoint, state_dict or Keras .h5 file")
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise MissingDataError(f"model file {path} does not exist")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"model file {path} has {size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+        return collect_kernels(path)
+    return collect_kernels(model)
+
+
+def kernels_from_upload(name: str, content: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> KernelSet:
+    """The kernels of an uploaded model file (bytes), parsed like a path, never unpickled.
+
+    The bytes go to a temporary file named with the upload's suffix, are read with
+    :func:`load_kernel_set`, and the file is removed.
+
+    Parameters
+    ----------
+    name : str
+        The uploaded file's name (its suffix picks the reader; shown in messages).
+    content : bytes
+    max_bytes : int, optional
+        Default :data:`MAX_UPLOAD_BYTES`.
+
+    Returns
+    -------
+    KernelSet
+        With ``source`` set to ``name``.
+
+    Raises
+    ------
+    InputError
+        Empty or too large.
+    CheckpointError, DataFileError
+        Not a readable model; the message names the upload, not the temporary file.
+    """
+    content = bytes(content)
+    if not content:
+        raise InputError(f"uploaded file {name!r} is empty; expected a checkpoint, state_dict or Keras .h5 file")
+    if len(content) > max_bytes:
+        raise InputError(f"uploaded file {name!r} has {len(content) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
+    suffix = Path(name).suffix.lower()[:10]
+    fd, tmp = tempfile.mkstemp(suffix=suffix, prefix="lsn_upload_")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        try:
+            ks = load_kernel_set(tmp, max_bytes=max_bytes)
+        except (ValueError, FileNotFoundError) as exc:
+            raise type(exc)(str(exc).replace(tmp, repr(name))) from None
+    finally:
+        os.unlink(tmp)
+    return dataclasses.replace(ks, source=name)
+
+
+def explorer_atlas(kernel_set: KernelSet, *, n_clusters: int = 3, random_state: int = 0) -> Atlas:
+    """The atlas the app starts from: per-layer k-means at ``n_clusters``, global PCA, identification.
+
+    The authors' spectral labels are skipped (the app does not show them), which
+    keeps the cold start short.
+    """
+    return analyze_kernels(kernel_set, n_clusters=n_clusters, random_state=random_state, spectrum_shape=None)
+
+
+def _umap_name(X: np.ndarray, R: np.ndarray, random_state: int) -> str | None:
+    """:func:`~lsn_explorer.kernels.umap_cache_name` with its default parameters, without importing umap."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("umap-learn")
+    except metadata.PackageNotFoundError:
+        return None
+    params = dict(n_neighbors=int(min(15, len(X) + len(R) - 1)), min_dist=0.1, metric="euclidean", random_state=int(random_state))
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    h.update(b"|" + np.ascontiguousarray(R, dtype=np.float64).tobytes())
+    h.update(json.dumps({**params, "umap": version, "shape": list(X.shape)}, sort_keys=True).encode())
+    return f"{h.hexdigest()[:32]}.npz"
+
+
+def cached_umap(kernels, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached global UMAP of ``kernels`` with :data:`PLOT_STENCILS`, or None if none was computed.
+
+    Looks where :func:`~lsn_explorer.kernels.umap_embedding` writes (and the bundled
+    folder), for the embedding :func:`~lsn_explorer.kernels.precompute_umap` makes.
+    Never fits UMAP and never imports umap-learn.
+
+    Parameters
+    ----------
+    kernels : (K, 9) array
+    random_state : int, optional
+        Default 0.
+
+    Returns
+    -------
+    (coords (K, 2), ref_coords (R, 2)) or None
+    """
+    from .._files import cache_dir
+    from ..kernels.project import BUNDLED_UMAP_DIR, reference_matrix
+
+    X = np.asarray(kernels, dtype=np.float64).reshape(-1, 9)
+    _, R = reference_matrix(PLOT_STENCILS)
+    if len(X) + len(R) < 4:
+        return None
+    name = _umap_name(X, R, random_state)
+    if name is None:
+        return None
+    for candidate in (cache_dir() / "umap" / name, BUNDLED_UMAP_DIR / name):
+        if candidate.is_file():
+            with np.load(candidate) as f:
+                coords = np.asarray(f["coords"], dtype=np.float64)
+            if len(coords) == len(X) + len(R):
+                return coords[: len(X)], coords[len(X):]
+    return None
+
+
+def model_projections(atlas: Atlas, *, umap: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Projection]:
+    """Every 2-D view of a model, computed once: ``{"global": ..., "layer": ..., ["umap": ...]}``.
+
+    Parameters
+    ----------
+    atlas : Atlas
+    umap : (coords (K, 2), ref_coords (R, 2)), optional
+        From :func:`cached_umap`; without it there is no ``"umap"`` entry.
+
+    Returns
+    -------
+    dict of str -> Projection
+    """
+    from ..kernels.project import layer_pca, reference_matrix
+
+    ks = atlas.kernels
+    L = ks.n_layers
+    ev = atlas.pca.explained_variance_ratio_
+    views = {
+        "global": Projection(
+            atlas.coords, np.broadcast_to(atlas.stencil_coords, (L, *atlas.stencil_coords.shape)),
+            [(f"global PC 1 ({ev[0]:.0%})", f"global PC 2 ({ev[1]:.0%})")] * L,
+        )
+    }
+    _, R = reference_matrix(PLOT_STENCILS)
+    coords, pcas, refs = layer_pca(ks, R)
+    views["layer"] = Projection(
+        coords, refs,
+        [(f"layer PC 1 ({p.explained_variance_ratio_[0]:.0%})", f"layer PC 2 ({p.explained_variance_ratio_[1]:.0%})") for p in pcas],
+    )
+    if umap is not None:
+        u, ur = umap
+        views["umap"] = Projection(np.asarray(u), np.broadcast_to(ur, (L, *np.shape(ur))), [("UMAP 1", "UMAP 2")] * L)
+    return views
+
+
+def kernel_hover(atlas: Atlas) -> np.ndarray:
+    """Hover text of every kernel: its name, operator (residual, order) and nearest stencil; ``(K,)`` str."""
+    ks, ident = atlas.kernels, atlas.identification
+    return np.array([
+        f"layer {layer + 1} · out {o} · in {i}<br>{op} (residual {r:.2f}, order {od:g})<br>nearest {nn} ({nr:.2f})"
+        for layer, o, i, op, r, od, nn, nr in zip(
+            ks.layer, ks.out_channel, ks.in_channel, ident.operator, ident.residual, ident.order, ident.nearest, ident.nearest_residual
+        )
+    ], dtype=object)
+
+
+def layer_clusters(kernels, n_clusters: int, *, canonicalize: bool = False, random_state: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+    """k-means of one layer's kernels: ``(labels (n,), centers (k, 9), silhouette)``.
+
+    ``n_clusters`` is capped at the number of kernels; ``canonicalize`` clusters
+    canonical forms (sign, scale), whose centres are then canonical too.
+    """
+    from ..kernels.cluster import KernelAtlas
+
+    X = np.asarray(kernels, dtype=np.float64).reshape(-1, 9)
+    if not 1 <= n_clusters:
+        raise InputError(f"n_clusters={n_clusters!r}; expected at least 1")
+    fit = KernelAtlas(min(int(n_clusters), len(X)), canonicalize=canonicalize, random_state=random_state).fit(X)
+    return fit.labels_, fit.centers_, float(fit.silhouette_)
+
+
+def centroid_labels(centers) -> list[str]:
+    """``"operator, residual r"`` of each cluster centre ((k, 9) array)."""
+    from ..kernels.identify import identify_kernels
+
+    ident = identify_kernels(np.asarray(centers, dtype=np.float64).reshape(-1, 9))
+    return [f"{op}, residual {r:.2f}" for op, r in zip(ident.operator, ident.residual)]
+
+
+def view_range(coords, ref_coords=None, *, pad: float = 0.08) -> tuple[list[float], list[float]]:
+    """x and y ranges covering the kernels (0.5–99.5 percentiles) and the given stencils.
+
+    Parameters
+    ----------
+    coords : (n, 2) array
+    ref_coords : (R, 2) array, optional
+        Stencils to keep in view (pass the reference kernels, not the far-out LSN stencils).
+    pad : float, optional
+        Margin, as a fraction of the span. Default 0.08.
+
+    Returns
+    -------
+    ([x0, x1], [y0, y1])
+    """
+    pts = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+    if ref_coords is not None and len(ref_coords):
+        R = np.asarray(ref_coords, dtype=np.float64).reshape(-1, 2)
+    else:
+        R = np.zeros((0, 2))
+    if len(pts):
+        lo, hi = np.percentile(pts, 0.5, axis=0), np.percentile(pts, 99.5, axis=0)
+        if len(R):
+            lo, hi = np.minimum(lo, R.min(axis=0)), np.maximum(hi, R.max(axis=0))
+    elif len(R):
+        lo, hi = R.min(axis=0), R.max(axis=0)
+    else:
+        lo, hi = np.full(2, -1.0), np.full(2, 1.0)
+    span = np.maximum(hi - lo, 1e-9)
+    return ([float(lo[0] - pad * span[0]), float(hi[0] + pad * span[0])],
+            [float(lo[1] - pad * span[1]), float(hi[1] + pad * span[1])])
+
+
+def kernel_details(atlas: Atlas, row: int) -> dict:
+    """What the app shows for one kernel (row of ``atlas.kernels``).
+
+    Returns
+    -------
+    dict
+        ``title`` ("layer L · out o · in i"), ``kernel`` (3, 3), ``nearest`` (name),
+        ``nearest_kernel`` (3, 3: the stencil times its best positive scale, so it is
+        drawn on the kernel's scale), ``nearest_residual``, ``operator``, ``scale``,
+        ``residual``, ``order``, ``mean_zero``.
+    """
+    ks, ident = atlas.kernels, atlas.identification
+    if not 0 <= row < len(ks):
+        raise InputError(f"row={row!r}; expected 0..{len(ks) - 1}")
+    q = ks.kernels[row]
+    name = str(ident.nearest[row])
+    s = np.asarray(STENCIL_CATALOGUE[name], dtype=np.float64).ravel()
+    fit = max(float(q @ s) / float(s @ s), 0.0) if s @ s > 0 else 0.0
+    return dict(
+        title=f"layer {int(ks.layer[row]) + 1} · out {int(ks.out_channel[row])} · in {int(ks.in_channel[row])}",
+        kernel=q.reshape(3, 3).copy(), nearest=name, nearest_kernel=(fit * s).reshape(3, 3),
+        nearest_residual=float(ident.nearest_residual[row]), operator=str(ident.operator[row]),
+        scale=float(ident.scale[row]), residual=float(ident.residual[row]), order=float(ident.order[row]),
+        mean_zero=bool(ident.mean_zero[row]),
+    )
+
+
+def phantom_ct_slice(*, size: int = 256, seed: int = 0) -> np.ndarray:
+    """A phantom CT slice through the liver, windowed to [-1, 1] as the networks see it; ``(size, size)`` float32.
+
+    Generated directly (about 0.1 s), not read from the data cache.
+    """
+    from ..data import preprocess as pp
+    from ..data.phantom import phantom_volume
+
+    hu, label, affine = phantom_volume(0, seed=seed, size=size, num_slices=16)
+    hu, label, _ = pp.to_canonical(hu, label, affine, affine)
+    hu, label = pp.to_display_axes(hu), pp.to_display_axes(label)
+    z = int((label > 0).sum(axis=(1, 2)).argmax())
+    return np.ascontiguousarray(pp.window_hu(hu[z]), dtype=np.float32)
+
+
+def kernel_response(kernel, image) -> np.ndarray:
+    """The kernel applied to an image as a convolution layer does (cross-correlation, edge padding).
+
+    Parameters
+    ----------
+    kernel : (3, 3) or (9,) array
+    image : (H, W) array
+
+    Returns
+    -------
+    (H, W) float32 array
+    """
+    from scipy.ndimage import correlate
+
+    k = np.asarray(kernel, dtype=np.float32).reshape(3, 3)
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim != 2:
+        raise InputError(f"image has shape {img.shape}; expected (H, W)")
+    return correlate(img, k, mode="nearest")
+
+
+def response_png(response) -> bytes:
+    """PNG bytes of a response, grey with 0 at mid-grey and ±(99th percentile of |r|) at black / white."""
+    from ..viz.slices import png_data_uri, window_to_uint8
+
+    r = np.asarray(response, dtype=np.float64)
+    m = float(np.percentile(np.abs(r), 99)) or float(np.abs(r).max()) or 1.0
+    uri = png_data_uri(window_to_uint8(r, (-m, m)))
+    return base64.b64decode(uri.split(",", 1)[1])
+
+
+def selection_rows(atlas: Atlas, index: int, positions, *, labels, coords) -> list[dict]:
+    """CSV rows of selected kernels of layer ``index`` (0-based).
+
+    Parameters
+    ----------
+    atlas : Atlas
+    index : int
+        Layer, 0-based.
+    positions : sequence of int
+        Kernels by position within the layer (plotly's point indices).
+    labels : (n,) int array
+        The layer's current cluster labels (they replace the atlas's ``cluster``).
+    coords : (n, 2) array
+        The layer's kernels in the current view (columns ``x``, ``y``).
+
+    Returns
+    -------
+    list of dict
+        :func:`~lsn_explorer.kernels.report.kernel_rows` rows (layer, channels, nine
+        weights, nearest stencil, operator, residual, order, ...) with ``cluster``, ``x``, ``y``.
+    """
+    rows = kernel_rows(atlas, index)
+    out = []
+    for p in sorted({int(p) for p in positions}):
+        if not 0 <= p < len(rows):
+            raise InputError(f"point {p} is not in layer {index + 1} (0..{len(rows) - 1})")
+        row = dict(rows[p])
+        row["cluster"] = int(labels[p])
+        for drop in ("pc1", "pc2", "spectral"):
+            row.pop(drop, None)
+        row["x"], row["y"] = float(coords[p][0]), float(coords[p][1])
+        out.append(row)
+    return out
+
+
+def selection_csv(rows: list[dict]) -> str:
+    """CSV text of dict rows (same keys); floats with 10 significant digits, as the atlas's CSV files."""
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: (f"{v:.10g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def layer_fractions(atlas: Atlas, index: int, *, max_residual: float = 0.5) -> tuple[dict, dict]:
+    """Fractions of a layer's kernels near each operator and each catalogue stencil.
+
+    A kernel counts when its residual is at most ``max_residual`` (as
+    :func:`~lsn_explorer.kernels.report.layer_summary`); the rest is ``"none"``.
+
+    Returns
+    -------
+    operators, stencils : dict of str -> float
+        Every operator of :data:`~lsn_explorer.kernels.identify.OPERATORS` (then
+        ``"zero"``, all-zero kernels) and every stencil of
+        :data:`~lsn_explorer.kernels.identify.STENCIL_CATALOGUE`, in that fixed order
+        (so layers compare bar by bar), ``"none"`` last; each sums to 1.
+    """
+    from ..kernels.identify import OPERATORS
+
+    info = atlas.kernels.layers[index]
+    sl = slice(info.start, info.stop)
+    ident = atlas.identification
+    n = max(info.n_kernels, 1)
+
+    def fractions(categories, names, residuals):
+        ok = residuals <= max_residual
+        out = {c: float(((names == c) & ok).sum() / n) for c in categories}
+        out["none"] = float((~ok).sum() / n)
+        return out
+
+    ops = [op.name for op in OPERATORS] + ["zero"]
+    return (fractions(ops, ident.operator[sl], ident.residual[sl]),
+            fractions(list(STENCIL_CATALOGUE), ident.nearest[sl], ident.nearest_residual[sl]))
