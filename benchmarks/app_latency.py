@@ -27,21 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lsn_explorer.apps.testing import launch_chromium, serve_voila
+from lsn_explorer.apps.testing import (
+    APP_DRAWN, DETAIL_TITLE, SCATTER, SCATTER_DRAWN, SCATTER_TITLE, launch_chromium, serve_voila,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "apps" / "kernel_explorer.ipynb"
-SCATTER = ".kx-scatter.js-plotly-plot"
-DETAIL_TITLE = "document.querySelector('.kx-detail-title').innerText"
-SCATTER_TITLE = "document.querySelector('.kx-scatter.js-plotly-plot').layout.title.text"
-# the kernels are drawn (a WebGL trace: its canvas exists and plotly has laid the points out)
-SCATTER_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plotly-plot');
-  return !!(gd && gd._fullData && gd._fullData.length && gd._fullData[0].x && gd._fullData[0].x.length > 0
-            && gd.querySelector('canvas')); }"""
-# the scatter is drawn, and the HTML views beside and below it are there
-APP_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plotly-plot');
-  return !!(gd && gd._fullLayout && gd._fullData) && ['.kx-detail table', '.kx-centroids table', '.kx-fractions table']
-    .every(s => !!document.querySelector(s)); }"""
 TARGETS = {"cold start": 15.0, "layer change": 0.300, "kernel click": 0.200}
 
 _ARM = """([expression, prefix]) => {

@@ -20,7 +20,10 @@ import urllib.parse
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "launch_chromium"]
+__all__ = [
+    "CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "launch_chromium",
+    "SCATTER", "DETAIL_TITLE", "SCATTER_TITLE", "SCATTER_DRAWN", "APP_DRAWN",
+]
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -126,3 +129,18 @@ def launch_chromium(playwright, *, executable_path: str | None = None):
     if executable_path is None:
         raise FileNotFoundError("no Chromium found: install Debian's 'chromium' package or set $CHROMIUM")
     return playwright.chromium.launch(executable_path=executable_path, headless=True, args=list(CHROMIUM_FLAGS))
+
+
+# Page probes of the kernel explorer (selectors and JavaScript), shared by its browser
+# tests and its latency benchmark.
+SCATTER = ".kx-scatter.js-plotly-plot"
+DETAIL_TITLE = "document.querySelector('.kx-detail-title').innerText"
+SCATTER_TITLE = "document.querySelector('.kx-scatter.js-plotly-plot').layout.title.text"
+# the kernels are drawn (a WebGL trace: its canvas exists and plotly has laid the points out)
+SCATTER_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plotly-plot');
+  return !!(gd && gd._fullData && gd._fullData.length && gd._fullData[0].x && gd._fullData[0].x.length > 0
+            && gd.querySelector('canvas')); }"""
+# the scatter is drawn, and the HTML views beside and below it are there
+APP_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plotly-plot');
+  return !!(gd && gd._fullLayout && gd._fullData) && ['.kx-detail table', '.kx-centroids table', '.kx-fractions table']
+    .every(s => !!document.querySelector(s)); }"""
