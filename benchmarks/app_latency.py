@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from lsn_explorer.apps.testing import (
-    APP_DRAWN, DETAIL_TITLE, SCATTER, SCATTER_DRAWN, SCATTER_TITLE, launch_chromium, serve_voila,
+    APP_DRAWN, CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER, SCATTER_DRAWN, SCATTER_TITLE, launch_chromium, serve_voila,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,25 +45,6 @@ _ARM = """([expression, prefix]) => {
     if (t && t.startsWith(prefix)) { window.__done = performance.now(); clearInterval(iv); }
   }, 2);
 }"""
-
-_CANDIDATES = """() => {
-  const gd = document.querySelector('%s');
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  const px = (t, i) => [box.left + xa._offset + xa.l2p(t.x[i]), box.top + ya._offset + ya.l2p(t.y[i])];
-  const kern = gd.data[0], others = [], out = [];
-  gd.data.slice(1).forEach(t => (t.x || []).forEach((v, i) => { if (v !== null) others.push(px(t, i)); }));
-  for (let i = 0; i < kern.x.length; i++) {
-    const p = px(kern, i);
-    if (p[0] < box.left + xa._offset + 10 || p[0] > box.left + xa._offset + xa._length - 10) continue;
-    if (p[1] < box.top + ya._offset + 10 || p[1] > box.top + ya._offset + ya._length - 10) continue;
-    let gap = Infinity;
-    for (let j = 0; j < kern.x.length; j++) if (j !== i) { const q = px(kern, j); gap = Math.min(gap, Math.hypot(p[0] - q[0], p[1] - q[1])); }
-    for (const q of others) gap = Math.min(gap, Math.hypot(p[0] - q[0], p[1] - q[1]));
-    out.push({i, x: p[0], y: p[1], gap, name: String(kern.text[i]).split('<br>')[0]});
-  }
-  return out.sort((a, b) => b.gap - a.gap);
-}""" % SCATTER
-
 
 def _open(browser, url):
     context = browser.new_context(viewport={"width": 1280, "height": 1500})
@@ -95,7 +76,7 @@ def _layer_changes(page, n_layers: int, count: int) -> list[float]:
 
 
 def _clicks(page, count: int) -> list[float]:
-    points = [p for p in page.evaluate(_CANDIDATES) if p["gap"] > 8][:8]
+    points = [p for p in page.evaluate(CLICKABLE_KERNELS) if p["gap"] > 8][:8]
     if len(points) < 2:
         raise RuntimeError(f"only {len(points)} well separated kernels to click")
     current = page.evaluate(DETAIL_TITLE)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lsn_explorer.apps.testing import APP_DRAWN, DETAIL_TITLE, SCATTER, SCATTER_DRAWN, serve_voila
+from lsn_explorer.apps.testing import APP_DRAWN, CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER, SCATTER_DRAWN, serve_voila
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,27 +80,6 @@ def _press_layer(page, key: str) -> None:
             return
 
 
-# a kernel well apart from the others and from the stencil markers, not the first one, in page pixels
-_PICK_POINT = """() => {
-  const gd = document.querySelector('%s');
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  const px = (t, i) => [box.left + xa._offset + xa.l2p(t.x[i]), box.top + ya._offset + ya.l2p(t.y[i])];
-  const kern = gd.data[0], others = [];
-  gd.data.slice(1).forEach(t => (t.x || []).forEach((v, i) => { if (v !== null) others.push(px(t, i)); }));
-  let best = null;
-  for (let i = 1; i < kern.x.length; i++) {
-    const p = px(kern, i);
-    if (p[0] < box.left + xa._offset + 10 || p[0] > box.left + xa._offset + xa._length - 10) continue;
-    if (p[1] < box.top + ya._offset + 10 || p[1] > box.top + ya._offset + ya._length - 10) continue;
-    let gap = Infinity;
-    for (let j = 0; j < kern.x.length; j++) if (j !== i) { const q = px(kern, j); gap = Math.min(gap, Math.hypot(p[0] - q[0], p[1] - q[1])); }
-    for (const q of others) gap = Math.min(gap, Math.hypot(p[0] - q[0], p[1] - q[1]));
-    if (!best || gap > best.gap) best = {i, x: p[0], y: p[1], gap, name: String(kern.text[i]).split('<br>')[0]};
-  }
-  return best;
-}""" % SCATTER
-
-
 def test_page_renders_without_errors(app, artifacts):
     assert _n_points(app) == 16  # layer 1 of the bundled UNet
     assert "conv1" in app.locator(".kx-layer-label").inner_text() and "encoder" in app.locator(".kx-layer-label").inner_text()
@@ -133,7 +112,8 @@ def test_clicking_a_kernel_shows_its_heatmap_and_name(app):
     title_js = DETAIL_TITLE
     z_js = "document.querySelector('.kx-detail table').innerText"  # the kernel's nine weights
     before_title, before_z = app.evaluate(title_js), app.evaluate(z_js)
-    point = app.evaluate(_PICK_POINT)
+    # a kernel well apart from the other markers, not the one shown at start
+    point = next((p for p in app.evaluate(CLICKABLE_KERNELS) if p["i"] != 0), None)
     assert point is not None and point["gap"] > 6, point
     assert point["name"] != before_title
     app.mouse.click(point["x"], point["y"])

@@ -22,7 +22,7 @@ from typing import Iterator
 
 __all__ = [
     "CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "launch_chromium",
-    "SCATTER", "DETAIL_TITLE", "SCATTER_TITLE", "SCATTER_DRAWN", "APP_DRAWN",
+    "SCATTER", "DETAIL_TITLE", "SCATTER_TITLE", "SCATTER_DRAWN", "APP_DRAWN", "CLICKABLE_KERNELS",
 ]
 
 CHROMIUM_FLAGS = (
@@ -144,3 +144,21 @@ SCATTER_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plo
 APP_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plotly-plot');
   return !!(gd && gd._fullLayout && gd._fullData) && ['.kx-detail table', '.kx-centroids table', '.kx-fractions table']
     .every(s => !!document.querySelector(s)); }"""
+# every kernel of the scatter in page pixels, farthest from any other marker first
+CLICKABLE_KERNELS = """() => {
+  const gd = document.querySelector('%s');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  const px = (t, i) => [box.left + xa._offset + xa.l2p(t.x[i]), box.top + ya._offset + ya.l2p(t.y[i])];
+  const kern = gd.data[0], others = [], out = [];
+  gd.data.slice(1).forEach(t => (t.x || []).forEach((v, i) => { if (v !== null) others.push(px(t, i)); }));
+  for (let i = 0; i < kern.x.length; i++) {
+    const p = px(kern, i);
+    if (p[0] < box.left + xa._offset + 10 || p[0] > box.left + xa._offset + xa._length - 10) continue;
+    if (p[1] < box.top + ya._offset + 10 || p[1] > box.top + ya._offset + ya._length - 10) continue;
+    let gap = Infinity;
+    for (let j = 0; j < kern.x.length; j++) if (j !== i) { const q = px(kern, j); gap = Math.min(gap, Math.hypot(p[0] - q[0], p[1] - q[1])); }
+    for (const q of others) gap = Math.min(gap, Math.hypot(p[0] - q[0], p[1] - q[1]));
+    out.push({i, x: p[0], y: p[1], gap, name: String(kern.text[i]).split('<br>')[0]});
+  }
+  return out.sort((a, b) => b.gap - a.gap);
+}""" % SCATTER
