@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ..experiments.paper import PAPER_TABLE2
-
 __all__ = ["table2_figure", "METHOD_LABELS"]
 
 #: How each method of the cross-validation is labelled, with the paper's column it matches.
@@ -34,6 +32,8 @@ def table2_figure(per_volume: list[dict], *, title: str = "Dice per held-out vol
     go.Figure
         One box per method; a dashed segment at the paper's average where the paper has one.
     """
+    from ..experiments.paper import PAPER_TABLE2  # here: importing experiments loads the training stack
+
     figure = go.Figure()
     for (method, split), (label, paper_column) in METHOD_LABELS.items():
         rows = [r for r in per_volume if r["method"] == method and r["split"] == split]
