@@ -14,7 +14,7 @@ Modules: :mod:`.stencils` (named 3x3 stencils and the reference kernels),
 from __future__ import annotations
 
 from .edges import edge_function, gaussian_gradient, gradient_magnitude, itksnap_remap
-from .initial import authors_disc, bubbles, random_uniform, signed_distance
+from .initial import authors_disc, border_contour, bubbles, random_uniform, signed_distance
 from .sitk_bridge import Comparison, compare_with_simpleitk
 from .solver import BACKENDS, EvolveResult, evolve, reinitialise, store_evolution_in
 from .stencils import FINITE_DIFFERENCE_STENCILS, REFERENCE_KERNELS, as_weight
@@ -27,6 +27,7 @@ __all__ = [
     "itksnap_remap",
     "authors_disc",
     "bubbles",
+    "border_contour",
     "random_uniform",
     "signed_distance",
     "Comparison",

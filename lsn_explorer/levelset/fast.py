@@ -8,8 +8,13 @@
   level set clamped to ``[-w, w]`` (a narrow band made of tiles).
 
 Both are tested against the reference to 1e-6 (the tiled one against the
-dense step followed by the same clamp). Weights are python floats; there is
-no autograd (use the reference step to learn).
+dense step followed by the same clamp). They take the step's fields already
+multiplied by the time step (``dt·F``, ``dt·v``, ``dt·B`` of
+:class:`~lsn_explorer.levelset.speeds.RateFields`), each a number, a per-image
+``(N, 1, 1, 1)`` or a per-pixel ``(N, 1, H, W)`` tensor, so a step is
+``u + rate``. :func:`fused_gac_step` is differentiable in ``u`` and the fields (the
+level-set networks train through it); ``evolve``'s "fused" backend runs it under
+``torch.no_grad()``. The tiled step has no autograd.
 """
 
 from __future__ import annotations
@@ -19,13 +24,37 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from .operators import EPS, ROOT_EPS
+from .operators import EPS, NORMAL_EPS, ROOT_EPS
 
 __all__ = ["fused_gac_step", "compiled_gac_step", "TiledStep"]
 
 
-def fused_gac_step(u, g, gx, gy, alpha: float, beta: float, gamma: float, dt: float):
-    """One upwind GAC step; u, g, gx, gy (N, 1, H, W); weights and dt python floats."""
+def fused_gac_step(u, speed, vx, vy, curv):
+    """One upwind GAC step of u (N, 1, H, W); the fields are ``dt·F, dt·vx, dt·vy, dt·B`` (broadcastable).
+
+    The step of :func:`~lsn_explorer.levelset.step.gac_step` (the same numbers to 1e-6) with
+    ``scheme="upwind"`` and the default curvature stencils (replicate borders),
+    with the fields already multiplied by the time step (see
+    :meth:`~lsn_explorer.levelset.speeds.RateFields.scaled`). Differentiable in
+    ``u`` and the fields.
+
+    Parameters
+    ----------
+    u : (N, 1, H, W) Tensor
+        Level set, positive inside.
+    speed : 0-d, (N, 1, 1, 1) or (N, 1, H, W) Tensor
+        ``dt·F`` with ``F = α g``, the propagation speed: one value, one per image
+        or one per pixel (a tensor, not a Python number).
+    vx, vy : 0-d, (N, 1, 1, 1) or (N, 1, H, W) Tensor
+        ``dt·v`` with ``v = γ ∇g``, the advection velocity (tensors too).
+    curv : 0-d, (N, 1, 1, 1) or (N, 1, H, W) Tensor
+        ``dt·B`` with ``B = β g``, the curvature weight.
+
+    Returns
+    -------
+    u_next : (N, 1, H, W) Tensor
+        ``u`` plus one step's change, not clamped.
+    """
     p = F.pad(u, (1, 1, 1, 1), mode="replicate")
     dxp = p[..., 1:-1, 2:] - u
     dxn = u - p[..., 1:-1, :-2]
@@ -34,22 +63,22 @@ def fused_gac_step(u, g, gx, gy, alpha: float, beta: float, gamma: float, dt: fl
     # curvature: centred gradient, unit normal, centred divergence (replicate-padded)
     ux = 0.5 * p[..., 1:-1, 2:] - 0.5 * p[..., 1:-1, :-2]
     uy = 0.5 * p[..., 2:, 1:-1] - 0.5 * p[..., :-2, 1:-1]
-    norm = torch.sqrt(ux * ux + uy * uy + EPS)
-    nx = F.pad(ux / norm, (1, 1, 0, 0), mode="replicate")
-    ny = F.pad(uy / norm, (0, 0, 1, 1), mode="replicate")
+    squared = ux * ux + uy * uy
+    norm = torch.sqrt(squared + EPS)
+    unit = torch.sqrt(squared + NORMAL_EPS)
+    nx = F.pad(ux / unit, (1, 1, 0, 0), mode="replicate")
+    ny = F.pad(uy / unit, (0, 0, 1, 1), mode="replicate")
     kappa = (0.5 * nx[..., 2:] - 0.5 * nx[..., :-2]) + (0.5 * ny[..., 2:, :] - 0.5 * ny[..., :-2, :])
-    return u + dt * _rate(dxp, dxn, dyp, dyn, kappa, norm, g, gx, gy, alpha, beta, gamma)
+    return u + _rate(dxp, dxn, dyp, dyn, kappa, norm, speed, vx, vy, curv)
 
 
-def _rate(dxp, dxn, dyp, dyn, kappa, norm, g, gx, gy, alpha: float, beta: float, gamma: float):
+def _rate(dxp, dxn, dyp, dyn, kappa, norm, speed, vx, vy, curv):
     """``u_t`` from one-sided differences, curvature and ``|∇u|``: upwind advection and propagation."""
-    speed = alpha * g
     grow = torch.sqrt(dxp.clamp_min(0) ** 2 + dxn.clamp_max(0) ** 2 + dyp.clamp_min(0) ** 2 + dyn.clamp_max(0) ** 2 + EPS) - ROOT_EPS
     shrink = torch.sqrt(dxp.clamp_max(0) ** 2 + dxn.clamp_min(0) ** 2 + dyp.clamp_max(0) ** 2 + dyn.clamp_min(0) ** 2 + EPS) - ROOT_EPS
     prop = speed.clamp_min(0) * grow + speed.clamp_max(0) * shrink
-    vx, vy = gamma * gx, gamma * gy
     adv = vx.clamp_min(0) * dxp + vx.clamp_max(0) * dxn + vy.clamp_min(0) * dyp + vy.clamp_max(0) * dyn
-    return adv + prop + beta * g * kappa * (norm - ROOT_EPS)
+    return adv + prop + curv * kappa * (norm - ROOT_EPS)
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,23 +99,24 @@ class TiledStep:
 
     Parameters
     ----------
-    g, gx, gy : (N, 1, H, W) Tensor
-        Edge function and its gradient; H and W divisible by ``tile``.
-    alpha, beta, gamma, dt, clamp : float
+    fields : RateFields
+        ``dt·F``, ``dt·v`` and ``dt·B`` as ``(N, 1, H, W)`` maps (see
+        :meth:`~lsn_explorer.levelset.speeds.RateFields.maps`); H and W
+        divisible by ``tile``.
+    clamp : float
     tile : int
         Tile size in pixels, a multiple of 4. Default 16.
     compiled : bool
         Run the per-tile arithmetic through ``torch.compile``. Default False.
     """
 
-    def __init__(self, g, gx, gy, *, alpha, beta, gamma, dt, clamp, tile=16, compiled=False):
-        n, _, h, w = g.shape
+    def __init__(self, fields, *, clamp, tile=16, compiled=False):
+        n, _, h, w = fields.speed.shape
         self._update = _compiled_patch_update() if compiled else _patch_update
         self.shape, self.t = (n, h, w), tile
         self.w = float(clamp)
-        self.coef = (float(alpha), float(beta), float(gamma), float(dt))
         nty, ntx = h // tile, w // tile
-        dev = g.device
+        dev = fields.speed.device
         # flat indices of every tile's (T+4)² footprint, clamped to the image (replicate borders)
         off = torch.arange(-2, tile + 2, device=dev)
         rows = (torch.arange(nty, device=dev)[:, None] * tile + off).clamp(0, h - 1)  # (nty, T+4)
@@ -99,7 +129,7 @@ class TiledStep:
         cc = (torch.arange(ntx, device=dev)[:, None] * tile + r1).clamp(0, w - 1) - (torch.arange(ntx, device=dev)[:, None] * tile - 1)
         remap = rr[:, None, :, None] * (tile + 2) + cc[None, :, None, :]  # (nty, ntx, T+2, T+2)
         self.remap = remap.reshape(1, nty * ntx, -1).expand(n, -1, -1).reshape(n * nty * ntx, -1)
-        self.fields = [self._tiles(x) for x in (g, gx, gy)]
+        self.fields = [self._tiles(x) for x in (fields.speed, fields.vx, fields.vy, fields.curvature)]
 
     def _tiles(self, x):
         n, h, w = self.shape
@@ -122,7 +152,6 @@ class TiledStep:
         return active.flatten().nonzero().squeeze(1)
 
     def __call__(self, u):
-        alpha, beta, gamma, dt = self.coef
         n, h, w = self.shape
         t = self.t
         ids = self.active_tiles(u)
@@ -130,30 +159,32 @@ class TiledStep:
         if ids.numel() == 0:
             return out
         U = u.reshape(-1)[self.index[ids]].view(-1, t + 4, t + 4)
-        g, gx, gy = (f[ids] for f in self.fields)
-        new = self._update(U, self.remap[ids], g, gx, gy, alpha, beta, gamma, dt, self.w)
+        speed, vx, vy, curv = (f[ids] for f in self.fields)
+        new = self._update(U, self.remap[ids], speed, vx, vy, curv, self.w)
         nid, rest = ids // ((h // t) * (w // t)), ids % ((h // t) * (w // t))
         view = out.view(n, h // t, t, w // t, t)
         view[nid, rest // (w // t), :, rest % (w // t), :] = new
         return out
 
 
-def _patch_update(U, remap, g, gx, gy, alpha: float, beta: float, gamma: float, dt: float, w: float):
+def _patch_update(U, remap, speed, vx, vy, curv, w: float):
     """The fused step on K gathered (T+4)² patches -> (K, T, T), clamped to [-w, w]."""
     t = U.shape[-1] - 4
     ux = 0.5 * U[:, 1:-1, 2:] - 0.5 * U[:, 1:-1, :-2]
     uy = 0.5 * U[:, 2:, 1:-1] - 0.5 * U[:, :-2, 1:-1]
-    norm = torch.sqrt(ux * ux + uy * uy + EPS)
-    nx = torch.gather((ux / norm).flatten(1), 1, remap).view(-1, t + 2, t + 2)
-    ny = torch.gather((uy / norm).flatten(1), 1, remap).view(-1, t + 2, t + 2)
+    squared = ux * ux + uy * uy
+    norm = torch.sqrt(squared + EPS)
+    unit = torch.sqrt(squared + NORMAL_EPS)
+    nx = torch.gather((ux / unit).flatten(1), 1, remap).view(-1, t + 2, t + 2)
+    ny = torch.gather((uy / unit).flatten(1), 1, remap).view(-1, t + 2, t + 2)
     kappa = (0.5 * nx[:, 1:-1, 2:] - 0.5 * nx[:, 1:-1, :-2]) + (0.5 * ny[:, 2:, 1:-1] - 0.5 * ny[:, :-2, 1:-1])
     c = U[:, 2:-2, 2:-2]
     dxp = U[:, 2:-2, 3:-1] - c
     dxn = c - U[:, 2:-2, 1:-3]
     dyp = U[:, 3:-1, 2:-2] - c
     dyn = c - U[:, 1:-3, 2:-2]
-    rate = _rate(dxp, dxn, dyp, dyn, kappa, norm[:, 1:-1, 1:-1], g, gx, gy, alpha, beta, gamma)
-    return (c + dt * rate).clamp(-w, w)
+    rate = _rate(dxp, dxn, dyp, dyn, kappa, norm[:, 1:-1, 1:-1], speed, vx, vy, curv)
+    return (c + rate).clamp(-w, w)
 
 
 @functools.lru_cache(maxsize=1)

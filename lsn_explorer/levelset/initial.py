@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from ..errors import InputError
 
-__all__ = ["bubbles", "signed_distance", "random_uniform", "authors_disc"]
+__all__ = ["bubbles", "signed_distance", "random_uniform", "authors_disc", "border_contour"]
 
 
 def _check_shape(shape: Sequence[int]) -> tuple[int, ...]:
@@ -182,3 +182,41 @@ def authors_disc(
     c = (int(0.67 * h), int(0.25 * w)) if center is None else center
     u = bubbles(shape, [c], radius, device=device, dtype=dtype)
     return (u >= 0).to(dtype) if indicator else u
+
+
+def border_contour(
+    shape: Sequence[int],
+    *,
+    margin: float = 0.5,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """A contour ``margin`` pixels inside the image border, as a signed distance (positive inside).
+
+    Everything but a thin frame starts inside, so a front that shrinks from here
+    reaches every point of the image: whatever lies inside the body is on its way.
+
+    Parameters
+    ----------
+    shape : (H, W) or (N, 1, H, W)
+    margin : float
+        Distance of the contour from the outermost pixel centres. Default 0.5:
+        the one-pixel frame of the image starts outside, everything else inside.
+
+    Returns
+    -------
+    u0 : (H, W) or (N, 1, H, W) Tensor
+        ``min(row, col, H-1-row, W-1-col) - margin``: the exact distance to the
+        contour inside it, the distance to the nearest border line outside.
+
+    Examples
+    --------
+    >>> u = border_contour((6, 6))
+    >>> int((u > 0).sum())
+    16
+    """
+    shape = _check_shape(shape)
+    rows, cols = _grid(shape, device, dtype)
+    h, w = shape[-2:]
+    d = torch.minimum(torch.minimum(rows, h - 1 - rows), torch.minimum(cols, w - 1 - cols)) - float(margin)
+    return d.to(dtype).expand(shape).clone() if len(shape) == 4 else d.to(dtype)

@@ -17,6 +17,7 @@ from ..errors import InputError
 from .fast import TiledStep, compiled_gac_step, fused_gac_step
 from .initial import signed_distance
 from .operators import central_gradient
+from .speeds import Field, RateFields, as_field, edge_field
 from .step import _check_step_inputs, cfl_time_step, check_time_step, gac_step
 
 #: Values of ``evolve(..., backend=...)``.
@@ -38,8 +39,8 @@ class EvolveResult:
         change fell below ``max_rms_change``).
     rms_change : (N,) Tensor
         RMS change of ``u`` on the front band in each image's last step.
-    dt : float
-        The time step used.
+    dt : (N,) float64 Tensor
+        The time step each image used.
     converged : (N,) bool Tensor
         Whether each image stopped on the RMS rule.
     """
@@ -47,19 +48,19 @@ class EvolveResult:
     u: torch.Tensor
     num_iter_run: torch.Tensor
     rms_change: torch.Tensor
-    dt: float
+    dt: torch.Tensor
     converged: torch.Tensor
 
 
 def evolve(
     u0: torch.Tensor,
-    g: torch.Tensor,
+    g: Field,
     *,
     num_iter: int,
-    alpha: float | torch.Tensor = 1.0,
-    beta: float | torch.Tensor = 0.2,
-    gamma: float | torch.Tensor = 0.0,
-    dt: float | str = "auto",
+    alpha: Field = 1.0,
+    beta: Field = 0.2,
+    gamma: Field = 0.0,
+    dt: Field | str = "auto",
     iter_callback: Callable[[torch.Tensor], None] | None = None,
     max_rms_change: float | None = None,
     reinit_every: int | None = None,
@@ -78,19 +79,20 @@ def evolve(
     ----------
     u0 : (N, 1, H, W) Tensor
         Initial level set, positive inside (see :mod:`~lsn_explorer.levelset.initial`).
-    g : (N, 1, H, W) or (1, 1, H, W) Tensor
+    g : (N, 1, H, W) or (1, 1, H, W) Tensor, (N,) Tensor or float
         Edge function (see :func:`~lsn_explorer.levelset.edges.edge_function`).
     num_iter : int
         Maximum number of steps.
-    alpha, beta, gamma : float or 0-d Tensor
+    alpha, beta, gamma : float, 0-d, (N,) or (N, 1, H, W) Tensor
         Propagation, curvature and advection weights (Eq. 1 and ITK-SNAP names;
         see :func:`~lsn_explorer.levelset.step.gac_step` for the authors' and
-        ITK's names). Defaults 1.0, 0.2, 0.0 (ITK-SNAP's edge mode without
-        advection).
-    dt : float or "auto"
-        Time step. ``"auto"`` takes ``cfl`` times the CFL limit of
-        :func:`~lsn_explorer.levelset.step.cfl_time_step`; an explicit value
-        above the limit raises.
+        ITK's names): one value, one per image or a map per image (see
+        :mod:`~lsn_explorer.levelset.speeds`). Defaults 1.0, 0.2, 0.0
+        (ITK-SNAP's edge mode without advection).
+    dt : float, 0-d or (N,) Tensor, or "auto"
+        Time step. ``"auto"`` gives each image ``cfl`` times its own CFL limit
+        (:func:`~lsn_explorer.levelset.step.cfl_time_step`); an explicit value
+        above the limit of any image raises.
     iter_callback : callable, optional
         Called as ``iter_callback(u)`` after every step, with the current
         ``(N, 1, H, W)`` level set (see :func:`store_evolution_in`).
@@ -125,9 +127,9 @@ def evolve(
         ``"tiled"`` is the fused step restricted to the tiles near the front
         (:class:`~lsn_explorer.levelset.fast.TiledStep`); it needs ``clamp``
         and H, W divisible by ``tile``; ``"tiled_compiled"`` compiles its
-        per-tile arithmetic. The fast backends run without
-        autograd and need the upwind scheme, default curvature stencils and
-        float weights.
+        per-tile arithmetic. The fast backends need the upwind scheme and the
+        default curvature stencils; their weights and maps may be tensors, but
+        only ``"fused"`` passes gradients.
     clamp : float, optional
         Clip ``u`` to ``[-clamp, clamp]`` after every step (ITK-SNAP's
         "clamp" option): far from the front ``u`` saturates, which is what
@@ -150,11 +152,10 @@ def evolve(
     Notes
     -----
     Forward Euler in time, upwind (Osher–Sethian) differences for propagation
-    and advection, centred differences for curvature, zero-flux borders. The
-    whole batch shares one ``dt`` (the most restrictive image decides), and
-    every other computation is per image, so a batch evolves as separate calls
-    with that ``dt`` would. Autograd flows through the loop, so a network can
-    unroll it.
+    and advection, centred differences for curvature, zero-flux borders.
+    Every computation is per image, ``dt="auto"`` included, so a batch evolves
+    as separate calls would. Autograd flows through the loop (the time step is
+    not differentiated), so a network can unroll it.
 
     Examples
     --------
@@ -170,16 +171,19 @@ def evolve(
         raise InputError(f"num_iter={num_iter}; expected a non-negative integer")
     if reinit_every is not None and (int(reinit_every) != reinit_every or reinit_every < 1):
         raise InputError(f"reinit_every={reinit_every}; expected a positive integer or None")
+    g = edge_field(g, u0)
+    alpha, beta, gamma = (as_field(n, v, u0) for n, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)))
     if grad_g is None:
         grad_g = central_gradient(g)  # g is fixed: its gradient is computed once
-    limit = cfl_time_step(g, alpha=alpha, beta=beta, gamma=gamma, grad_g=grad_g, cfl=1.0)
+    limit = cfl_time_step(g, alpha=alpha, beta=beta, gamma=gamma, grad_g=grad_g, cfl=1.0).to(u0.device)
     if isinstance(dt, str):
         if dt != "auto":
             raise InputError(f"dt={dt!r}; expected a positive number or 'auto'")
-        dt = cfl * limit if limit < float("inf") else 1.0
+        dt = torch.where(torch.isfinite(limit), cfl * limit, torch.ones_like(limit)).to(u0.dtype)
     else:
-        check_time_step(float(dt), limit)  # a 0-d tensor dt is used as given
-    step = _backend_step(backend, g, grad_g, alpha, beta, gamma, dt, scheme, curvature_kernels, clamp, tile)
+        check_time_step(dt, limit)  # a tensor dt is used as given
+    step = _backend_step(backend, u0, g, grad_g, alpha, beta, gamma, as_field("dt", dt, u0), scheme,
+                         curvature_kernels, clamp, tile)
     if clamp is not None and not backend.startswith("tiled"):
         step = (lambda s: lambda u: s(u).clamp(-clamp, clamp))(step)
     n = u0.shape[0]
@@ -205,36 +209,37 @@ def evolve(
             break
     if not return_info:
         return u
-    return EvolveResult(u=u, num_iter_run=steps, rms_change=rms, dt=float(dt), converged=~active)
+    dts = torch.as_tensor(dt, dtype=torch.float64).detach().cpu().reshape(-1).expand(n)
+    return EvolveResult(u=u, num_iter_run=steps, rms_change=rms, dt=dts, converged=~active)
 
 
-def _backend_step(backend, g, grad_g, alpha, beta, gamma, dt, scheme, curvature_kernels, clamp, tile):
+def _backend_step(backend, u0, g, grad_g, alpha, beta, gamma, dt, scheme, curvature_kernels, clamp, tile):
     if backend == "reference":
         return lambda u: gac_step(u, g, alpha=alpha, beta=beta, gamma=gamma, dt=dt, grad_g=grad_g,
                                   curvature_kernels=curvature_kernels, scheme=scheme)
     if backend not in BACKENDS:
         raise InputError(f"backend={backend!r} is not one of {set(BACKENDS)}")
-    weights = [w for w in (alpha, beta, gamma, dt) if isinstance(w, torch.Tensor)]
+    weights = [w for w in (alpha, beta, gamma, dt, g) if isinstance(w, torch.Tensor)]
     if scheme != "upwind" or curvature_kernels is not None or any(w.requires_grad for w in weights):
         raise InputError(
-            f"backend={backend!r} needs scheme='upwind', no curvature_kernels and weights without gradients; "
+            f"backend={backend!r} needs scheme='upwind', no curvature_kernels and speeds without gradients; "
             "use backend='reference' for learning"
         )
-    a, b, c, h = (float(w) for w in (alpha, beta, gamma, dt))
-    gx, gy = (t.detach() for t in grad_g)
-    g = g.detach()
+    with torch.no_grad():
+        fields = RateFields.of(g, grad_g, alpha, beta, gamma).scaled(dt)
     if backend.startswith("tiled"):
-        if clamp is None or not clamp > 0 or tile % 4 or g.shape[-1] % tile or g.shape[-2] % tile:
+        h, w = u0.shape[-2:]
+        if clamp is None or not clamp > 0 or tile % 4 or w % tile or h % tile:
             raise InputError(f"backend='tiled' needs clamp > 0 (got {clamp}), tile a multiple of 4 and H, W "
                              f"divisible by tile={tile} "
-                             f"(got {tuple(g.shape[-2:])})")
-        return TiledStep(g, gx, gy, alpha=a, beta=b, gamma=c, dt=h, clamp=clamp, tile=tile,
-                         compiled=backend == "tiled_compiled")
+                             f"(got {(h, w)})")
+        return TiledStep(fields.maps(u0), clamp=clamp, tile=tile, compiled=backend == "tiled_compiled")
     fn = fused_gac_step if backend == "fused" else compiled_gac_step()
+    parts = [torch.as_tensor(f, dtype=u0.dtype, device=u0.device) for f in (fields.speed, fields.vx, fields.vy, fields.curvature)]
 
     def step(u):
         with torch.no_grad():
-            return fn(u, g, gx, gy, a, b, c, h)
+            return fn(u, *parts)
 
     return step
 

@@ -26,6 +26,7 @@ from .operators import (
     upwind_advection,
     upwind_propagation,
 )
+from .speeds import Field, RateFields, as_field, edge_field
 
 __all__ = ["gac_step", "cfl_time_step", "check_time_step", "SCHEMES"]
 
@@ -35,12 +36,12 @@ SCHEMES = ("upwind", "central")
 
 def gac_step(
     u: torch.Tensor,
-    g: torch.Tensor,
+    g: Field,
     *,
-    alpha: float | torch.Tensor,
-    beta: float | torch.Tensor,
-    gamma: float | torch.Tensor,
-    dt: float | torch.Tensor,
+    alpha: Field,
+    beta: Field,
+    gamma: Field,
+    dt: Field,
     grad_g: tuple[torch.Tensor, torch.Tensor] | None = None,
     curvature_kernels: torch.Tensor | None = None,
     scheme: str = "upwind",
@@ -57,13 +58,17 @@ def gac_step(
     ----------
     u : (N, 1, H, W) Tensor
         Level set, positive inside.
-    g : (N, 1, H, W) Tensor
-        Edge function (see :func:`lsn_explorer.levelset.edges.edge_function`).
-    alpha, beta, gamma : float or 0-d Tensor
-        Propagation, curvature and advection weights. Tensors (for example
-        trainable ``nn.Parameter``\ s) keep the step differentiable in them.
-    dt : float or 0-d Tensor
-        Time step. Not checked here; see :func:`cfl_time_step`.
+    g : (N, 1, H, W) Tensor, (N,) Tensor or float
+        Edge function (see :func:`lsn_explorer.levelset.edges.edge_function`);
+        usually a map, ``(1, 1, H, W)`` for one map shared by the batch.
+    alpha, beta, gamma : float, 0-d, (N,) or (N, 1, H, W) Tensor
+        Propagation, curvature and advection weights: one value, one per image
+        or one per pixel (see :mod:`lsn_explorer.levelset.speeds`). Tensors (for
+        example trainable ``nn.Parameter``\ s or a network's output maps) keep
+        the step differentiable in them.
+    dt : float, 0-d or (N,) Tensor
+        Time step, for all images or per image. Not checked here; see
+        :func:`cfl_time_step`.
     grad_g : pair of (N, 1, H, W) Tensor, optional
         Precomputed ``(∂g/∂x, ∂g/∂y)``. ``g`` does not change between steps,
         so a loop computes it once. Default: centred differences of ``g``.
@@ -85,7 +90,8 @@ def gac_step(
     Raises
     ------
     InputError
-        If ``scheme`` is unknown or the shapes do not match.
+        If ``scheme`` is unknown, or a shape or dtype does not fit; the message
+        names the argument and the shapes it accepts.
 
     See Also
     --------
@@ -131,53 +137,49 @@ def gac_step(
     torch.Size([1, 1, 8, 8])
     """
     _check_step_inputs(u, g, scheme)
+    g = edge_field(g, u)
     if grad_g is None:
         grad_g = central_gradient(g)
-    gx, gy = grad_g
+    alpha, beta, gamma = (as_field(n, v, u) for n, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)))
+    fields = RateFields.of(g, grad_g, alpha, beta, gamma)
     kappa, norm = curvature(u, curvature_kernels)
     if scheme == "upwind":
         d = one_sided_differences(u)
-        prop = upwind_propagation(d, alpha * g)
-        adv = upwind_advection(d, gamma * gx, gamma * gy)
+        prop = upwind_propagation(d, fields.speed)
+        adv = upwind_advection(d, fields.vx, fields.vy)
     else:
         ux, uy = central_gradient(u)
-        prop = central_propagation(ux, uy, alpha * g)
-        adv = central_advection(ux, uy, gamma * gx, gamma * gy)
-    return u + dt * (adv + prop + beta * g * kappa * norm)
+        prop = central_propagation(ux, uy, fields.speed)
+        adv = central_advection(ux, uy, fields.vx, fields.vy)
+    return u + as_field("dt", dt, u) * (adv + prop + fields.curvature * kappa * norm)
 
 
-def _check_step_inputs(u: torch.Tensor, g: torch.Tensor, scheme: str) -> None:
+def _check_step_inputs(u: torch.Tensor, g, scheme: str) -> None:
     if scheme not in SCHEMES:
         raise InputError(f"scheme={scheme!r} is not one of {set(SCHEMES)}")
-    for name, t in (("u", u), ("g", g)):
-        if not isinstance(t, torch.Tensor) or t.ndim != 4 or t.shape[1] != 1:
-            shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-            raise InputError(f"{name} has shape {shape}; expected a (N, 1, H, W) tensor")
-    if g.shape[-2:] != u.shape[-2:] or g.shape[0] not in (1, u.shape[0]):
-        raise InputError(f"g has shape {tuple(g.shape)} but u has {tuple(u.shape)}; expected matching (N, 1, H, W)")
-
-
-def _as_float(x: float | torch.Tensor) -> float:
-    return float(x.detach()) if isinstance(x, torch.Tensor) else float(x)
+    if not isinstance(u, torch.Tensor) or u.ndim != 4 or u.shape[1] != 1:
+        shape = tuple(u.shape) if isinstance(u, torch.Tensor) else type(u).__name__
+        raise InputError(f"u has shape {shape}; expected a (N, 1, H, W) tensor")
+    as_field("g", g, u)
 
 
 def cfl_time_step(
-    g: torch.Tensor,
+    g: Field,
     *,
-    alpha: float | torch.Tensor,
-    beta: float | torch.Tensor,
-    gamma: float | torch.Tensor,
+    alpha: Field,
+    beta: Field,
+    gamma: Field,
     grad_g: tuple[torch.Tensor, torch.Tensor] | None = None,
     dx: float = 1.0,
     cfl: float = 0.5,
-) -> float:
-    r"""The largest stable forward-Euler time step, times ``cfl``.
+) -> torch.Tensor:
+    r"""The largest stable forward-Euler time step of each image, times ``cfl``.
 
     Parameters
     ----------
-    g : (N, 1, H, W) Tensor
+    g : (N, 1, H, W) Tensor, (N,) Tensor or float
         Edge function.
-    alpha, beta, gamma : float or 0-d Tensor
+    alpha, beta, gamma : float, 0-d, (N,) or (N, 1, H, W) Tensor
         Propagation, curvature and advection weights (see :func:`gac_step`).
     grad_g : pair of (N, 1, H, W) Tensor, optional
         Precomputed ``(∂g/∂x, ∂g/∂y)``.
@@ -188,56 +190,93 @@ def cfl_time_step(
 
     Returns
     -------
-    dt : float
-        ``cfl / (A/dx + 4 B/dx²)`` with ``A = max(|γ|(|g_x|+|g_y|) + √2 |α| g)``
-        (the largest upwind wave speed, summed over both axes) and
-        ``B = max(|β| g)`` (the diffusion-like curvature term; 4 = 2·dim).
-        The maximum is over the whole batch, so one ``dt`` serves all images.
-        ``inf`` when all three weights are zero.
+    dt : (N,) float64 Tensor
+        For each image, ``cfl / (A/dx + 4 B/dx²)`` with
+        ``A = max(|γ|(|g_x|+|g_y|) + √2 |α| g)`` (the largest upwind wave speed,
+        summed over both axes) and ``B = max(|β| g)`` (the diffusion-like
+        curvature term; 4 = 2·dim), the maxima over that image's pixels.
+        ``inf`` for an image where all three terms vanish. ``N`` is the batch
+        size the arguments broadcast to (1 when all are shared). No gradient.
 
     Raises
     ------
     InputError
-        If ``cfl`` or ``dx`` is not positive.
+        If ``cfl`` or ``dx`` is not positive, or a speed has the wrong shape.
 
     Notes
     -----
     Hyperbolic terms (propagation, advection) need ``dt·speed/dx ≤ 1``
     (Courant–Friedrichs–Lewy); the parabolic curvature term needs
     ``dt ≤ dx²/(4β g)``, as ITK's ``1/(2·dim)`` base step. The two limits are
-    combined harmonically.
+    combined harmonically. Each image gets its own limit, so a batch steps as
+    separate calls would (see :func:`lsn_explorer.levelset.solver.evolve`).
 
     Examples
     --------
     >>> import torch
     >>> cfl_time_step(torch.ones(1, 1, 8, 8), alpha=0.0, beta=1.0, gamma=0.0, cfl=1.0)
-    0.25
+    tensor([0.2500], dtype=torch.float64)
     """
     if not cfl > 0 or not dx > 0:
         raise InputError(f"cfl={cfl} and dx={dx} must both be positive")
-    a, b, c = abs(_as_float(alpha)), abs(_as_float(beta)), abs(_as_float(gamma))
+    if not isinstance(g, torch.Tensor) or g.ndim != 4:
+        ref = next((v for v in (alpha, beta, gamma) if isinstance(v, torch.Tensor) and v.ndim == 4), None)
+        if ref is None:
+            raise InputError("cfl_time_step needs g or one of alpha, beta, gamma as a (N, 1, H, W) map")
+        g = edge_field(g, ref)
+    n = max([g.shape[0]] + [v.shape[0] for v in (alpha, beta, gamma) if isinstance(v, torch.Tensor) and v.ndim in (1, 4)])
+    like = g.detach().expand(n, *g.shape[1:]) if g.shape[0] == 1 else g.detach()
+    a, b, c = (_abs_field(name, v, like) for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)))
     with torch.no_grad():
-        if grad_g is None:
-            grad_g = central_gradient(g)
-        gx, gy = grad_g
-        wave = float((c * (gx.abs() + gy.abs()) + math.sqrt(2.0) * a * g.abs()).amax())
-        diff = float((b * g.abs()).amax())
-    rate = wave / dx + 4.0 * diff / dx**2
-    return math.inf if rate == 0 else cfl / rate
+        g = g.detach()
+        gx, gy = central_gradient(g) if grad_g is None else (t.detach() for t in grad_g)
+        wave = c * (gx.abs() + gy.abs()) + math.sqrt(2.0) * a * g.abs()
+        diff = b * g.abs()
+        rate = _per_image_max(wave, n) / dx + 4.0 * _per_image_max(diff, n) / dx**2
+    return torch.where(rate > 0, cfl / rate, torch.full_like(rate, math.inf))
 
 
-def check_time_step(dt: float, limit: float, *, dx: float = 1.0) -> None:
-    """Raise if ``dt`` exceeds the stability ``limit`` (from ``cfl_time_step(..., cfl=1)``).
+def _abs_field(name: str, value, like: torch.Tensor) -> Field:
+    """``|value|`` of a checked speed (see :func:`as_field`), without gradient."""
+    v = as_field(name, value, like)
+    return abs(v) if isinstance(v, float) else v.detach().abs()
+
+
+def _per_image_max(field: torch.Tensor, n: int) -> torch.Tensor:
+    """``(n,)`` float64 maxima over the pixels of each image of a ``(1 | n, 1, H, W)`` field."""
+    return field.amax(dim=(1, 2, 3)).double().expand(n)
+
+
+def check_time_step(dt: Field, limit: float | torch.Tensor, *, dx: float = 1.0) -> None:
+    """Raise if ``dt`` exceeds the stability ``limit`` (from ``cfl_time_step(..., cfl=1)``) of any image.
+
+    Parameters
+    ----------
+    dt : float, 0-d or (N,) Tensor
+        The time step, shared or per image.
+    limit : float or (N,) Tensor
+        The CFL limit of each image.
 
     Raises
     ------
     InputError
-        ``dt=0.8 exceeds the CFL limit 0.25 for dx=1.0 ...``, with the numbers.
+        ``dt=0.8 exceeds the CFL limit 0.25 for dx=1 ...``, with the numbers
+        (and the image, in a batch).
     """
-    if not dt > 0:
-        raise InputError(f"dt={dt} must be positive (or 'auto')")
-    if dt > limit * (1 + 1e-9):
+    steps = torch.as_tensor(dt, dtype=torch.float64).detach().cpu().reshape(-1)
+    limits = torch.as_tensor(limit, dtype=torch.float64).detach().cpu().reshape(-1)
+    if not bool((steps > 0).all()):
+        raise InputError(f"dt={_fmt(steps)} must be positive (or 'auto')")
+    steps, limits = torch.broadcast_tensors(steps, limits)
+    over = steps > limits * (1 + 1e-9)
+    if bool(over.any()):
+        i = int(torch.argmax(steps / limits))
+        where = f" in image {i} of {len(limits)}" if len(limits) > 1 else ""
         raise InputError(
-            f"dt={dt:g} exceeds the CFL limit {limit:.4g} for dx={dx:g} with these alpha, beta, gamma "
-            "and g; use a smaller dt or dt='auto'"
+            f"dt={float(steps[i]):g} exceeds the CFL limit {float(limits[i]):.4g} for dx={dx:g}{where} with these "
+            "alpha, beta, gamma and g; use a smaller dt or dt='auto'"
         )
+
+
+def _fmt(values: torch.Tensor) -> str:
+    return f"{float(values[0]):g}" if values.numel() == 1 else str([round(float(v), 6) for v in values])
