@@ -13,7 +13,7 @@ import torch
 
 from .errors import InputError
 
-__all__ = ["hard_dice", "volume_dice", "dice_score"]
+__all__ = ["hard_dice", "volume_dice", "mean_volume_dice", "dice_score"]
 
 
 def dice_score(pred, target) -> float:
@@ -80,6 +80,22 @@ def volume_dice(pred, target, dataids) -> dict[int, float]:
     if pred.shape != target.shape or pred.shape[0] != ids.shape[0]:
         raise InputError(f"pred {pred.shape}, target {target.shape} and dataids {ids.shape} must agree on N")
     return {int(i): dice_score(pred[ids == i], target[ids == i]) for i in np.unique(ids)}
+
+
+def mean_volume_dice(pred, stack) -> float:
+    """The mean over volumes of :func:`volume_dice` of ``pred`` against a stack's ``masks``.
+
+    Parameters
+    ----------
+    pred : (N, 1, H, W) bool-like array or Tensor
+    stack : SliceStack or SliceData
+        With ``masks`` and ``dataids`` of the same N slices.
+
+    Returns
+    -------
+    float
+    """
+    return float(np.mean(list(volume_dice(pred, stack.masks, stack.dataids).values())))
 
 
 def _numpy(x) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Training loop for the UNet and the LSN: device, progress, checkpoints, exact resume.
+"""The training loop of every registered model: device, progress, checkpoints, exact resume.
 
 :func:`fit` trains any lsn_explorer model on slice tensors and writes a run folder::
 
@@ -14,8 +14,18 @@ permutation drawn from ``seed + e`` (as ``DistributedSampler.set_epoch``), and
 the torch / numpy / python RNG states are stored in ``last.pt``, so on CPU a run
 stopped after epoch k and resumed reproduces the uninterrupted history.
 
+Reproducibility on a CPU: the same seed gives bit-identical weights in a new
+process as long as PyTorch runs with the same number of intra-op threads on the
+same instruction set (``config.json`` records both). A different thread count
+splits the convolutions' reductions differently, the float sums round
+differently, and after a few epochs the runs differ by up to a few hundredths
+of Dice. Set ``OMP_NUM_THREADS`` (or ``torch.set_num_threads``) to repeat a run
+exactly; compare methods over several seeds.
+
 :func:`train_command` is the ``lsn-explorer train`` entry: it loads the data,
-splits it by volume, builds the network from the preset and calls :func:`fit`.
+splits it by volume, builds the network from its recipe and calls :func:`fit`.
+(:func:`predict` and :func:`evaluate`, from :mod:`lsn_explorer.inference`, are
+importable from here too.)
 Under ``torchrun`` (``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` set) both use
 DistributedDataParallel: gloo on CPU, nccl on CUDA, one shard of every epoch per
 rank, and only rank 0 writes files.
@@ -24,7 +34,6 @@ rank, and only rank 0 writes files.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import random
@@ -38,78 +47,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._files import atomic_path
+from ._files import atomic_path, write_json
+from .augment import Augmentation
+from .augment import augment as augment_batch
+from .data.slices import SliceData, as_slice_data
+from .devices import resolve_device
 from .errors import CheckpointError, InputError, MissingDataError
+from .inference import evaluate, predict
 from .losses import dice_l2_loss
 from .metrics import hard_dice, volume_dice
-from .models.loading import build_model, load_checkpoint, model_spec, save_checkpoint
+from .models.loading import load_checkpoint, save_checkpoint
+from .models.registry import build_model, model_spec, recipe_for
 
-__all__ = ["fit", "train_command", "resolve_device", "evaluate", "predict", "SliceData", "HISTORY_FIELDS"]
+__all__ = ["fit", "train_command", "resolve_device", "evaluate", "predict", "batch_loss", "SliceData", "HISTORY_FIELDS"]
 
 HISTORY_FIELDS = (
     "epoch", "train_loss", "train_dice", "valid_loss", "valid_dice", "valid_volume_dice", "lr", "seconds",
 )
 
 
-@dataclass(frozen=True)
-class SliceData:
-    """Slices as contiguous tensors: what :func:`fit` trains on.
-
-    Attributes
-    ----------
-    images : (N, C, H, W) float32 Tensor
-        The network input: C = 1 (the image), or more channels such as the
-        LSN's (image, u0).
-    masks : (N, 1, H, W) float32 Tensor in {0, 1}
-    dataids : (N,) int64 Tensor or None
-        Volume of each slice (for per-volume Dice).
-    """
-
-    images: torch.Tensor
-    masks: torch.Tensor
-    dataids: torch.Tensor | None = None
-
-    def __len__(self) -> int:
-        return int(self.images.shape[0])
-
-
-def _as_data(data, name: str) -> SliceData | None:
-    """Accept a SliceData, a SliceStack-like object or an (images, masks[, dataids]) tuple."""
-    if data is None:
-        return None
-    if isinstance(data, (tuple, list)):
-        images, masks, *rest = data
-        dataids = rest[0] if rest else None
-    else:
-        images, masks, dataids = data.images, data.masks, getattr(data, "dataids", None)
-    images, masks = torch.as_tensor(images), torch.as_tensor(masks)
-    same_slices = images.shape[:1] + images.shape[2:] == masks.shape[:1] + masks.shape[2:]
-    if images.ndim != 4 or masks.ndim != 4 or masks.shape[1] != 1 or not same_slices:
-        raise InputError(
-            f"{name}: images {tuple(images.shape)} and masks {tuple(masks.shape)} must be (N, C, H, W) and (N, 1, H, W)"
-        )
-    if images.shape[0] == 0:
-        raise InputError(f"{name} holds no slices")
-    if dataids is not None:
-        dataids = torch.as_tensor(dataids, dtype=torch.int64).reshape(-1)
-    return SliceData(images.float().contiguous(), masks.float().contiguous(), dataids)
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → cuda, then mps, then cpu; anything else is passed to ``torch.device``."""
-    if str(device) == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"device={device!r} is not a device ({exc}); expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device={device!r} but CUDA is not available; use device='auto' or 'cpu'")
-    return dev
 
 
 # --------------------------------------------------------------------------- distributed
@@ -218,56 +174,7 @@ def _write_history(path: Path, history: list[dict]) -> None:
                 writer.writerow({k: row.get(k, "") for k in HISTORY_FIELDS})
 
 
-def _write_json(path: Path, obj: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-
-
 # --------------------------------------------------------------------------- evaluation
-
-
-def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 32, device: str | torch.device = "auto") -> torch.Tensor:
-    """Logits of ``model`` on ``(N, 1, H, W)`` images, batched, under ``torch.no_grad()``; on the CPU."""
-    dev = resolve_device(device) if str(device) == "auto" else torch.device(device)
-    was_training = model.training
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for i in range(0, images.shape[0], batch_size):
-            out.append(model(images[i : i + batch_size].to(dev)).float().cpu())
-    model.train(was_training)
-    return torch.cat(out)
-
-
-def evaluate(model: nn.Module, data, *, batch_size: int = 32, device: str | torch.device = "auto") -> dict:
-    """Dice-L2 loss, mean per-slice hard Dice and per-volume Dice of ``model`` on ``data``.
-
-    Parameters
-    ----------
-    model : nn.Module
-        A network returning logits.
-    data : SliceData, SliceStack or (images, masks[, dataids])
-        The slices.
-
-    Returns
-    -------
-    dict
-        ``loss``, ``dice`` (mean over slices), ``volume_dice`` (mean over
-        volumes, when dataids are known) and ``per_volume`` ``{dataid: Dice}``.
-    """
-    data = _as_data(data, "data")
-    dev = resolve_device(device)
-    model = model.to(dev)
-    logits = predict(model, data.images, batch_size=batch_size, device=dev)
-    result = {
-        "loss": float(dice_l2_loss(logits, data.masks)),
-        "dice": float(hard_dice(logits, data.masks)),
-    }
-    if data.dataids is not None:
-        per = volume_dice(logits > 0, data.masks, data.dataids)
-        result["per_volume"] = per
-        result["volume_dice"] = float(np.mean(list(per.values())))
-    return result
 
 
 def _validate(model, data: SliceData, *, batch_size: int, device, amp_ctx) -> dict:
@@ -297,6 +204,55 @@ def _validate(model, data: SliceData, *, batch_size: int, device, amp_ctx) -> di
 # --------------------------------------------------------------------------- fit
 
 
+def batch_loss(core: nn.Module, net, x: torch.Tensor, y: torch.Tensor, *, progress: float):
+    """``(per-slice loss (N,), logits)`` of one batch: the model's own ``training_loss``, else Dice-L2 of ``net(x)``.
+
+    Parameters
+    ----------
+    core : nn.Module
+        The model; its ``training_loss(net, x, y, progress=...)``, when it has one,
+        replaces the Dice-L2 loss.
+    net : callable
+        What runs the model: ``core`` itself, or its DistributedDataParallel wrapper.
+    x : (N, C, H, W) Tensor
+        The network input (C = 1, or e.g. the LSN's (image, u0)).
+    y : (N, 1, H, W) Tensor
+        Target masks in {0, 1}.
+    progress : float
+        How far training is, in [0, 1] (epochs done, with fractions, over all
+        epochs); only ``training_loss`` uses it.
+
+    Returns
+    -------
+    loss : (N,) Tensor
+        The loss of each slice, with gradients (Dice-L2 in float32, averaged over
+        channels, unless the model has its own loss).
+    logits : (N, 1, H, W) Tensor
+        The model's output for the batch (scored with the hard Dice).
+
+    Raises
+    ------
+    InputError
+        Logits and ``y`` of different shapes (see :func:`~lsn_explorer.losses.dice_l2_loss`).
+    """
+    own = getattr(core, "training_loss", None)
+    if own is not None:
+        return own(net, x, y, progress=progress)
+    logits = net(x)
+    return dice_l2_loss(logits, y, reduction="none").mean(dim=1), logits
+
+
+def _preprocessing_of(train: SliceData, given):
+    """The model's preprocessing: as given, or the training slices' size with the default window."""
+    from .data.volume import PreprocessSettings
+
+    if given is not None:
+        if given.size != train.images.shape[-1]:
+            raise InputError(f"preprocessing.size={given.size} but the training slices are {tuple(train.images.shape[-2:])}")
+        return given
+    return PreprocessSettings(size=int(train.images.shape[-1]))
+
+
 def _progress(total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
@@ -313,6 +269,7 @@ def fit(
     batch_size: int = 16,
     lr: float = 1e-3,
     eps: float = 1e-7,
+    clip_grad_norm: float | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
     amp: bool | None = None,
@@ -320,6 +277,8 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     config: dict | None = None,
+    preprocessing=None,
+    augment=None,
     stop_after: int | None = None,
     resume_hint: str | None = None,
 ) -> Path:
@@ -328,8 +287,8 @@ def fit(
     Parameters
     ----------
     model : nn.Module
-        A :class:`~lsn_explorer.models.UNet` or
-        :class:`~lsn_explorer.models.LevelSetNetwork` (returns logits).
+        A registered model (see :mod:`lsn_explorer.models.registry`): it
+        returns logits, and its ``training_loss`` (if any) replaces the Dice-L2 loss.
     train, valid : SliceData, SliceStack or (images, masks[, dataids])
         Training and validation slices, ``(N, 1, H, W)``; ``valid`` may be None.
     out : str or Path
@@ -342,6 +301,9 @@ def fit(
         Adam learning rate. Default 1e-3.
     eps : float, optional
         Adam epsilon. Default 1e-7 (the Keras default the authors trained with).
+    clip_grad_norm : float, optional
+        Rescale the gradients so that their global norm is at most this before
+        each step. Default None (no clipping).
     seed : int, optional
         Seeds python, numpy and torch, and the data order. Default 0.
     device : str or torch.device, optional
@@ -358,6 +320,14 @@ def fit(
         Show a tqdm progress bar (a widget in notebooks, text in a terminal). Default True.
     config : dict, optional
         Extra entries for ``config.json`` (data, fold, preset...).
+    preprocessing : PreprocessSettings, optional
+        How the training slices were made (in-plane size, HU window); stored on
+        the model and in its checkpoints. Default: the data's own size with
+        the default HU window.
+    augment : Augmentation, optional
+        Transform every training batch with :func:`lsn_explorer.augment.augment`
+        (one-channel inputs only), drawn from a generator seeded by ``seed`` and the
+        epoch, so a resumed run repeats. Default None (no augmentation).
     stop_after : int, optional
         Stop after this epoch as if interrupted (tests; the checkpoint is kept).
     resume_hint : str, optional
@@ -383,8 +353,10 @@ def fit(
         raise InputError(f"batch_size={batch_size!r} must be an integer >= 1")
     if not lr > 0:
         raise InputError(f"lr={lr!r} must be > 0")
-    train = _as_data(train, "train")
-    valid = _as_data(valid, "valid")
+    train = as_slice_data(train, "train")
+    if augment is not None and train.images.shape[1] != 1:
+        raise InputError(f"augment needs one-channel images; train has {train.images.shape[1]} channels")
+    valid = as_slice_data(valid, "valid")
     out = Path(out)
     dev = resolve_device(device)
     d, dev = _dist_from_env(dev)
@@ -403,15 +375,23 @@ def fit(
 
     last_path, best_path = out / "last.pt", out / "best.pt"
     spec = model_spec(core)
+    core.preprocessing = _preprocessing_of(train, preprocessing)
     run_config = {
         "model": spec,
-        "optimizer": {"name": "Adam", "lr": lr, "eps": eps},
-        "loss": "dice_l2 (per slice, sigmoid of logits)",
+        "optimizer": {"name": "Adam", "lr": lr, "eps": eps, "clip_grad_norm": clip_grad_norm},
+        "loss": (f"{type(core).__name__}.training_loss" if hasattr(core, "training_loss")
+                 else "dice_l2 (per slice, sigmoid of logits)"),
         "epochs": int(epochs), "batch_size": int(batch_size), "seed": int(seed),
         "device": str(dev), "amp": amp, "channels_last": channels_last, "world_size": d.world_size,
         "train_slices": len(train), "valid_slices": len(valid) if valid is not None else 0,
         "image_size": list(train.images.shape[-2:]),
+        "preprocessing": core.preprocessing.to_dict(),
+        "augmentation": augment.to_dict() if augment is not None else None,
         "torch": torch.__version__,
+        # what the float summation order of CPU kernels depends on: the same seed gives the same
+        # weights only with the same thread count and instruction set
+        "threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         **(config or {}),
     }
 
@@ -444,7 +424,7 @@ def fit(
         net = nn.parallel.DistributedDataParallel(core, device_ids=[dev.index] if on_cuda else None)
     if d.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        _write_json(out / "config.json", run_config)
+        write_json(out / "config.json", run_config, sort_keys=True)
 
     # the data lives on the device once, as contiguous tensors
     x_all = train.images.to(dev).contiguous(memory_format=fmt)
@@ -459,18 +439,23 @@ def fit(
             t0 = time.perf_counter()
             net.train()
             order = _epoch_order(len(train), seed=seed, epoch=epoch, d=d).to(dev)
+            draws = torch.Generator().manual_seed(seed * 100_003 + epoch * 101 + d.rank)
             n_steps = math.ceil(len(order) / batch_size)
             sums = torch.zeros(3, device=dev, dtype=torch.float64)  # loss, dice, slices
             bar = _progress(n_steps, f"epoch {epoch}/{epochs}", show)
             for step in range(n_steps):
                 idx = order[step * batch_size : (step + 1) * batch_size]
                 x, y = x_all.index_select(0, idx), y_all.index_select(0, idx)
+                if augment is not None:
+                    x, y = augment_batch(x, y, settings=augment, generator=draws)
                 with amp_ctx():
-                    logits = net(x)
-                per_slice = dice_l2_loss(logits, y, reduction="none")
+                    per_slice, logits = batch_loss(core, net, x, y, progress=(epoch - 1 + step / n_steps) / epochs)
                 loss = per_slice.mean()
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
+                if clip_grad_norm is not None:
+                    scaler.unscale_(opt)
+                    nn.utils.clip_grad_norm_(core.parameters(), clip_grad_norm)
                 scaler.step(opt)
                 scaler.update()
                 with torch.no_grad():
@@ -524,24 +509,16 @@ def fit(
 # --------------------------------------------------------------------------- command
 
 
-def _model_for(name: str, preset) -> tuple[dict, int, float]:
-    """Constructor config, epochs and learning rate of ``name`` under ``preset``."""
-    if name == "unet":
-        return {}, preset.unet_epochs, preset.unet_lr
-    if name == "lsn":
-        return {"num_steps": preset.lsn_num_steps, "dt": preset.lsn_dt}, preset.lsn_epochs, preset.lsn_lr
-    raise InputError(f"model={name!r} is not one of ['unet', 'lsn']")
-
-
 def load_fold(data: str = "phantom", *, fold: int = 0, preset: str = "quick", n_folds: int = 5):
     """``(train, valid, test)`` SliceStacks of fold ``fold``, preprocessed at the preset's image size."""
     from .data import load_volumes, stack_slices, volume_folds
+    from .data.lits import NAMED_SOURCES
     from .data.volume import PreprocessSettings
     from .presets import get_preset
 
     p = get_preset(preset)
-    if data != "phantom" and not Path(data).exists():
-        raise MissingDataError(f"data={data!r} is neither 'phantom' nor an existing folder")
+    if data not in NAMED_SOURCES and not Path(data).exists():
+        raise MissingDataError(f"data={data!r} is neither one of {list(NAMED_SOURCES)} nor an existing folder")
     volumes = load_volumes(data, settings=PreprocessSettings(size=p.image_size))
     ids = [v.dataid for v in volumes]
     folds = volume_folds(ids, n_folds=n_folds)
@@ -563,19 +540,21 @@ def train_command(
     seed: int = 0,
     epochs: int | None = None,
     device: str = "auto",
+    augment: bool = False,
 ) -> Path:
-    """``lsn-explorer train unet|lsn``: train a network on one fold; return the run folder.
+    """``lsn-explorer train MODEL``: train a registered network on one fold; return the run folder.
 
     Parameters
     ----------
-    model : {"unet", "lsn"}
-        The network; its size and optimiser settings come from the preset.
+    model : str
+        A registered model name (:func:`lsn_explorer.models.model_names`); its
+        epochs, learning rate and configuration come from its recipe for the preset.
     data : str, optional
         ``"phantom"`` or a LiTS-layout folder. Default "phantom".
     fold : int, optional
         Fold of the 5-fold split by volume. Default 0.
     preset : {"quick", "paper"}, optional
-        Image size, epochs, batch size, learning rate, LSN Nt/dt. Default "quick".
+        Image size and batch size, and which recipe of the model applies. Default "quick".
     out : str or Path
         Run folder.
     resume : bool, optional
@@ -586,29 +565,37 @@ def train_command(
         Override the preset's number of epochs.
     device : str, optional
         Default "auto".
+    augment : bool, optional
+        Augment the training slices (:class:`~lsn_explorer.augment.Augmentation`). Default False.
 
     Returns
     -------
     Path
         The run folder (``config.json``, ``history.csv``, ``best.pt``, ``last.pt``).
     """
+    from .data.volume import PreprocessSettings
     from .presets import get_preset
 
     p = get_preset(preset)
-    cfg, n_epochs, lr = _model_for(model, p)
-    n_epochs = n_epochs if epochs is None else epochs
+    recipe = recipe_for(model, p)
+    n_epochs = recipe.epochs if epochs is None else epochs
     train, valid, test, f = load_fold(data, fold=fold, preset=p.name)
     _seed_everything(seed)
-    net = build_model(model, cfg)
+    net = build_model(model, recipe.config)
     hint = f"lsn-explorer train {model} --data {data} --fold {fold} --preset {p.name} --out {out} --seed {seed} --resume"
     if epochs is not None:
         hint += f" --epochs {epochs}"
+    if augment:
+        hint += " --augment"
     config = {
-        "command": {"model": model, "data": data, "fold": fold, "preset": p.name, "seed": seed, "epochs": epochs, "device": device},
+        "command": {"model": model, "data": data, "fold": fold, "preset": p.name, "seed": seed, "epochs": epochs,
+                    "device": device, "augment": augment},
         "preset": p.to_dict(),
         "fold": {"train": list(f.train), "valid": list(f.valid), "test": list(f.test)},
     }
     return fit(
-        net, train, valid, out=out, epochs=n_epochs, batch_size=p.batch_size, lr=lr, seed=seed,
-        device=device, resume=resume, config=config, resume_hint=hint,
+        net, train, valid, out=out, epochs=n_epochs, batch_size=p.batch_size, lr=recipe.lr,
+        clip_grad_norm=recipe.clip_grad_norm, seed=seed, device=device, resume=resume, config=config,
+        resume_hint=hint, preprocessing=PreprocessSettings(size=p.image_size),
+        augment=Augmentation() if augment else None,
     )

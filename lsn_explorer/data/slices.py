@@ -11,7 +11,7 @@ import torch
 from ..errors import InputError
 from .volume import Volume
 
-__all__ = ["SliceStack", "stack_slices"]
+__all__ = ["SliceStack", "stack_slices", "SliceData", "as_slice_data"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,69 @@ def stack_slices(volumes: Sequence[Volume]) -> SliceStack:
         dataids=torch.from_numpy(dataids),
         slice_index=torch.from_numpy(slice_index),
     )
+
+
+@dataclass(frozen=True)
+class SliceData:
+    """Slices as contiguous tensors: what :func:`lsn_explorer.train.fit` trains on and :func:`lsn_explorer.inference.evaluate` scores.
+
+    Attributes
+    ----------
+    images : (N, C, H, W) float32 Tensor
+        The network input: C = 1 (the image), or more channels such as the
+        LSN's (image, u0).
+    masks : (N, 1, H, W) float32 Tensor in {0, 1}
+    dataids : (N,) int64 Tensor or None
+        Volume of each slice (for per-volume Dice).
+    """
+
+    images: torch.Tensor
+    masks: torch.Tensor
+    dataids: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+def as_slice_data(data, name: str) -> SliceData | None:
+    """A :class:`SliceData` from a SliceData, a :class:`SliceStack` or an ``(images, masks[, dataids])`` tuple.
+
+    Parameters
+    ----------
+    data : SliceData, SliceStack, tuple, list or None
+        Anything with ``images``, ``masks`` (and optionally ``dataids``) attributes,
+        or ``(images, masks[, dataids])`` as tensors or arrays: images
+        ``(N, C, H, W)``, masks ``(N, 1, H, W)``, dataids ``(N,)``.
+    name : str
+        The argument's name in error messages (``"train"``, ``"valid"``, ``"data"``).
+
+    Returns
+    -------
+    SliceData or None
+        Images and masks as contiguous float32 tensors (on the device they were on),
+        dataids flattened to an int64 Tensor (or None); None when ``data`` is None.
+
+    Raises
+    ------
+    InputError
+        Shapes that are not ``(N, C, H, W)`` and ``(N, 1, H, W)`` of the same N, H, W, or no slices;
+        the message starts with ``name``.
+    """
+    if data is None:
+        return None
+    if isinstance(data, (tuple, list)):
+        images, masks, *rest = data
+        dataids = rest[0] if rest else None
+    else:
+        images, masks, dataids = data.images, data.masks, getattr(data, "dataids", None)
+    images, masks = torch.as_tensor(images), torch.as_tensor(masks)
+    same_slices = images.shape[:1] + images.shape[2:] == masks.shape[:1] + masks.shape[2:]
+    if images.ndim != 4 or masks.ndim != 4 or masks.shape[1] != 1 or not same_slices:
+        raise InputError(
+            f"{name}: images {tuple(images.shape)} and masks {tuple(masks.shape)} must be (N, C, H, W) and (N, 1, H, W)"
+        )
+    if images.shape[0] == 0:
+        raise InputError(f"{name} holds no slices")
+    if dataids is not None:
+        dataids = torch.as_tensor(dataids, dtype=torch.int64).reshape(-1)
+    return SliceData(images.float().contiguous(), masks.float().contiguous(), dataids)
