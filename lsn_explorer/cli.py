@@ -3,9 +3,12 @@
 Subcommands
 -----------
 ``data phantom``  write the procedural phantom CT in LiTS layout
+``data sample``   fetch the real abdominal CT sample once and write it in LiTS layout
 ``data folds``    print the 5-fold split of a data set by volume
-``train``         train a UNet or a Level Set Network on one fold
-``table2``        the 5-fold cross-validation of Table 2 (level set, UNet, LSN)
+``models``        list the registered models and which ones ship trained
+``train``         train a registered model (UNet, LSN, LSN-G...) on one fold
+``table2``        the 5-fold cross-validation of Table 2 (level set and every network), over seeds
+``ablate``        where a trained level-set network's Dice comes from: its PDE terms off one at a time
 ``kernels``       run the kernel atlas on a model and write figures and CSVs
 
 Errors a user can cause are printed as one line naming what was wrong, with exit status 2.
@@ -37,6 +40,21 @@ def _data_phantom(args: argparse.Namespace) -> None:
     print(f"wrote {len(pairs)} volumes to {Path(args.out).resolve()}")
 
 
+def _data_sample(args: argparse.Namespace) -> None:
+    import shutil
+
+    from .data.sample import fetch_sample
+
+    folder = fetch_sample(progress=lambda message: print(message, file=sys.stderr))
+    if args.out is None:
+        print(folder)
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(folder.glob("*.nii.gz")):
+        shutil.copy2(path, args.out / path.name)
+    print(f"wrote the real CT sample (1 volume) to {args.out.resolve()}")
+
+
 def _data_folds(args: argparse.Namespace) -> None:
     from .data import find_cases, print_fold_table, volume_folds
 
@@ -57,14 +75,42 @@ def _train(args: argparse.Namespace) -> None:
         seed=args.seed,
         epochs=args.epochs,
         device=args.device,
+        augment=args.augment,
     )
     print(run_dir)
+
+
+def _models(args: argparse.Namespace) -> None:
+    from .models import bundled_names, model_names
+    from .models.registry import describe, model_class
+
+    bundled = set(bundled_names())
+    for name in model_names():
+        params = sum(p.numel() for p in model_class(name)().parameters() if p.requires_grad)
+        mark = "bundled" if name in bundled else ""
+        print(f"{name:12s} {params:>9,d} trainable parameters  {mark:8s} {describe(name)}")
 
 
 def _table2(args: argparse.Namespace) -> None:
     from .experiments import table2_command
 
-    table2_command(data=args.data, preset=args.preset, out=args.out, seed=args.seed, device=args.device, folds=args.folds)
+    table2_command(data=args.data, preset=args.preset, out=args.out, seeds=args.seeds, device=args.device,
+                   folds=args.folds, methods=args.methods, real_ct=args.real_ct)
+
+
+def _ablate(args: argparse.Namespace) -> None:
+    from .experiments.lsn_ablation import ablate, format_ablation
+    from .kernels.report import load_model_argument
+    from .models import load_model
+    from .models.unrolled import UnrolledLevelSet
+    from .train import load_fold
+
+    model = load_model_argument(args.model)
+    model = load_model(model) if isinstance(model, str) else model
+    if not isinstance(model, UnrolledLevelSet):
+        raise InputError(f"{args.model} holds a {type(model).__name__}; expected a level-set network (lsn or lsn-g)")
+    _, valid, test, _ = load_fold(args.data, fold=args.fold, preset=args.preset)
+    print(format_ablation(ablate(model, test, tune=valid, device=args.device)))
 
 
 def _kernels(args: argparse.Namespace) -> None:
@@ -83,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    data = commands.add_parser("data", help="data sets: the phantom, the folds").add_subparsers(
+    data = commands.add_parser("data", help="data sets: the phantom, the real CT sample, the folds").add_subparsers(
         dest="data_command", required=True
     )
     phantom = data.add_parser("phantom", help="write the phantom CT in LiTS layout")
@@ -97,14 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
     phantom.add_argument("--preset", default=None, help="preset whose default set --default makes (quick|paper)")
     phantom.set_defaults(handler=_data_phantom)
 
+    sample = data.add_parser("sample", help="fetch the real abdominal CT sample (TotalSegmentator's example case)")
+    sample.add_argument("--out", type=Path, default=None,
+                        help="folder to copy volume-0.nii.gz / segmentation-0.nii.gz into (default: print the cache folder)")
+    sample.set_defaults(handler=_data_sample)
+
     folds = data.add_parser("folds", help="print the split of a data set into folds by volume")
-    folds.add_argument("--data", default="phantom", help="LiTS folder, CSV, or 'phantom'")
+    folds.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (the 1-volume 'sample' has no folds)")
     folds.add_argument("--folds", type=int, default=5)
     folds.set_defaults(handler=_data_folds)
 
-    train = commands.add_parser("train", help="train a UNet or a Level Set Network on one fold")
-    train.add_argument("model", choices=["unet", "lsn"])
-    train.add_argument("--data", default="phantom", help="LiTS folder, CSV, or 'phantom' (default)")
+    models = commands.add_parser("models", help="list the registered models")
+    models.set_defaults(handler=_models)
+
+    train = commands.add_parser("train", help="train a registered model on one fold")
+    train.add_argument("model", help="a registered model name: unet, lsn, lsn-g... (see `lsn-explorer models`)")
+    train.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
     train.add_argument("--fold", type=int, default=0)
     train.add_argument("--preset", default="quick", help="quick (CPU, minutes) or paper (GPU)")
     train.add_argument("--out", type=Path, required=True, help="run folder, e.g. runs/unet-fold0")
@@ -112,16 +166,32 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=int, default=None, help="override the preset's number of epochs")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    train.add_argument("--augment", action="store_true",
+                       help="zoom 0.7-2, rotation, elastic, contrast, blur and noise on every training batch")
     train.set_defaults(handler=_train)
 
     table2 = commands.add_parser("table2", help="reproduce Table 2: 5-fold level set vs UNet vs LSN (resumable)")
-    table2.add_argument("--data", default="phantom", help="LiTS folder, CSV, or 'phantom' (default)")
+    table2.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
     table2.add_argument("--preset", default="quick", help="quick (CPU, minutes) or paper (GPU)")
     table2.add_argument("--out", type=Path, default=Path("runs/table2"), help="output folder; an existing one is continued")
-    table2.add_argument("--seed", type=int, default=0)
+    table2.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="one seed (default 0), or several: mean ± sd over them, each in OUT/seed-S")
     table2.add_argument("--device", default="auto")
     table2.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds")
+    table2.add_argument("--methods", nargs="+", default=None,
+                        help="networks to run (default all): unet lsn-uniform lsn-bubbles lsn-g speed-map no-pde, "
+                             "or any registered model name")
+    table2.add_argument("--real-ct", default=None, metavar="SOURCE",
+                        help="also score every fold's methods on a real CT, e.g. 'sample' (trained on --data only)")
     table2.set_defaults(handler=_table2)
+
+    ablate = commands.add_parser("ablate", help="score a trained LSN or LSN-G with each PDE term switched off")
+    ablate.add_argument("model", help="bundled-lsn, bundled-lsn-g or a checkpoint (best.pt)")
+    ablate.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
+    ablate.add_argument("--fold", type=int, default=0, help="scored on its held-out volumes (default 0)")
+    ablate.add_argument("--preset", default="quick")
+    ablate.add_argument("--device", default="auto")
+    ablate.set_defaults(handler=_ablate)
 
     kernels = commands.add_parser("kernels", help="cluster and identify the 3x3 kernels of a model")
     kernels.add_argument("model", help="bundled-unet, bundled-lsn, a checkpoint (.pt) or a Keras .h5 file")

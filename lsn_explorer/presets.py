@@ -18,10 +18,14 @@ __all__ = ["Preset", "PRESETS", "get_preset", "default_preset_name"]
 class Preset:
     """The sizes that distinguish a quick CPU run from the paper's protocol.
 
+    How long each network trains, and with which learning rate and layer counts,
+    is the network's own business: every model lists a
+    :class:`~lsn_explorer.models.registry.Recipe` per preset ``family``.
+
     Attributes
     ----------
     name : str
-        ``"quick"`` or ``"paper"``.
+        ``"quick"``, ``"paper"`` or the name of a derived preset.
     image_size : int
         In-plane size (pixels) slices are resized to.
     phantom_volumes : int
@@ -30,17 +34,11 @@ class Preset:
         In-plane size of the generated phantom volumes.
     phantom_slices : int
         Axial slices per phantom volume.
-    unet_epochs, lsn_epochs : int
-        Training epochs of the UNet and of the LSN (paper: 40 and 20).
     batch_size : int
         Slices per optimisation step.
-    unet_lr, lsn_lr : float
-        Adam learning rates.
-    lsn_num_steps : int
-        LSN time steps / layers Nt (paper: 5).
-    lsn_dt : float
-        LSN time per layer (paper: 1.0, split into CFL-limited substeps; see
-        ``LevelSetNetwork``). ``quick`` uses 0.5, half the substeps, to fit CPU minutes.
+    family : {"quick", "paper"}
+        Which recipes of the models apply; a preset derived with
+        :meth:`replace` keeps its parent's family.
     """
 
     name: str
@@ -48,13 +46,8 @@ class Preset:
     phantom_volumes: int
     phantom_size: int
     phantom_slices: int
-    unet_epochs: int = 40
-    lsn_epochs: int = 20
     batch_size: int = 20
-    unet_lr: float = 1e-3
-    lsn_lr: float = 1e-2
-    lsn_num_steps: int = 5
-    lsn_dt: float = 1.0
+    family: str = "paper"
 
     def to_dict(self) -> dict:
         """The preset as a plain dict (for ``config.json``)."""
@@ -67,9 +60,9 @@ class Preset:
 
 PRESETS = {
     "quick": Preset(name="quick", image_size=128, phantom_volumes=10, phantom_size=256, phantom_slices=32,
-                    unet_epochs=12, lsn_epochs=3, batch_size=16, unet_lr=2e-3, lsn_lr=1e-2, lsn_num_steps=5, lsn_dt=0.5),
+                    batch_size=16, family="quick"),
     "paper": Preset(name="paper", image_size=256, phantom_volumes=20, phantom_size=512, phantom_slices=48,
-                    unet_epochs=40, lsn_epochs=20, batch_size=20, unet_lr=1e-3, lsn_lr=1e-2, lsn_num_steps=5, lsn_dt=1.0),
+                    batch_size=20, family="paper"),
 }
 
 

@@ -229,13 +229,19 @@ def write_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
 
 
 def load_model_argument(model):
-    """``"bundled-unet"`` / ``"bundled-lsn"`` -> the bundled model; anything else unchanged."""
+    """``"bundled-<name>"`` (e.g. ``"bundled-unet"``) -> that bundled model; anything else unchanged.
+
+    Raises
+    ------
+    InputError
+        A ``bundled-`` name that no bundled model has; the message lists them.
+    """
     if isinstance(model, str) and model.startswith("bundled-"):
-        from ..models import bundled_model
+        from ..models import bundled_model, bundled_names
 
         name = model[len("bundled-") :]
-        if name not in ("unet", "lsn"):
-            raise InputError(f"model={model!r}; expected 'bundled-unet', 'bundled-lsn' or a file")
+        if name not in bundled_names():
+            raise InputError(f"model={model!r}; expected one of {[f'bundled-{n}' for n in bundled_names()]} or a file")
         return bundled_model(name)
     return model
 

@@ -4,10 +4,14 @@ A checkpoint is a ``torch.save``'d dict of plain types and tensors only, so that
 ``torch.load(weights_only=True)`` can read it::
 
     {"format": "lsn_explorer.checkpoint/1",
-     "model": {"name": "unet" | "lsn", "config": {constructor keyword arguments}},
+     "model": {"name": a registered model name, "config": {constructor keyword arguments}},
      "state_dict": {...},
+     "preprocessing": {"size": ..., "window": ..., ...},   # what the model was trained on
      # training checkpoints also hold: "epoch", "optimizer", "rng", "history", "best"
     }
+
+Models are looked up in :mod:`lsn_explorer.models.registry`, so any registered
+model can be saved and loaded.
 """
 
 from __future__ import annotations
@@ -21,53 +25,21 @@ from torch import nn
 
 from .._files import atomic_path
 from ..errors import CheckpointError, InputError
+from .registry import build_model, model_names, model_spec
 
 __all__ = [
     "CHECKPOINT_FORMAT",
-    "MODEL_NAMES",
-    "build_model",
-    "model_spec",
     "save_checkpoint",
     "load_checkpoint",
     "load_model",
     "bundled_model",
     "bundled_path",
+    "bundled_names",
     "export_checkpoint",
 ]
 
 CHECKPOINT_FORMAT = "lsn_explorer.checkpoint/1"
-MODEL_NAMES = ("unet", "lsn")
 _ASSETS = Path(__file__).resolve().parent.parent / "assets"
-
-
-def _model_class(name: str) -> type[nn.Module]:
-    if name == "unet":
-        from .unet import UNet
-
-        return UNet
-    if name == "lsn":
-        from .lsn import LevelSetNetwork
-
-        return LevelSetNetwork
-    raise InputError(f"model={name!r} is not one of {list(MODEL_NAMES)}")
-
-
-def build_model(name: str, config: dict | None = None) -> nn.Module:
-    """A new ``"unet"`` or ``"lsn"`` built from its constructor keyword arguments."""
-    cls = _model_class(name)
-    try:
-        return cls(**(config or {}))
-    except TypeError as exc:
-        raise InputError(f"config {config!r} does not fit {cls.__name__}: {exc}") from None
-
-
-def model_spec(model: nn.Module) -> dict:
-    """``{"name": ..., "config": ...}`` of a UNet or LevelSetNetwork (unwraps DDP)."""
-    model = getattr(model, "module", model)
-    name = getattr(model, "model_name", None)
-    if name not in MODEL_NAMES:
-        raise InputError(f"{type(model).__name__} is not a model lsn_explorer can save (expected UNet or LevelSetNetwork)")
-    return {"name": name, "config": dict(model.config)}
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra) -> Path:
@@ -79,6 +51,9 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra) -> Path:
         "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
         **extra,
     }
+    preprocessing = getattr(model, "preprocessing", None)
+    if preprocessing is not None:
+        payload["preprocessing"] = preprocessing.to_dict()
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -116,8 +91,8 @@ def load_checkpoint(path: str | os.PathLike, *, map_location="cpu") -> dict:
     if payload["format"] != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} has format {payload['format']!r}; expected {CHECKPOINT_FORMAT!r}")
     spec = payload["model"]
-    if not isinstance(spec, dict) or spec.get("name") not in MODEL_NAMES or not isinstance(spec.get("config"), dict):
-        raise CheckpointError(f"{path} has model entry {spec!r}; expected {{'name': one of {list(MODEL_NAMES)}, 'config': dict}}")
+    if not isinstance(spec, dict) or spec.get("name") not in model_names() or not isinstance(spec.get("config"), dict):
+        raise CheckpointError(f"{path} has model entry {spec!r}; expected {{'name': one of {list(model_names())}, 'config': dict}}")
     return payload
 
 
@@ -134,7 +109,7 @@ def _load_state(model: nn.Module, state: dict, path: Path) -> None:
 
 
 def load_model(path: str | os.PathLike, *, map_location="cpu") -> nn.Module:
-    """Rebuild the UNet or LevelSetNetwork stored in a checkpoint, in eval mode.
+    """Rebuild the model stored in a checkpoint, in eval mode, with its preprocessing.
 
     Parameters
     ----------
@@ -146,7 +121,9 @@ def load_model(path: str | os.PathLike, *, map_location="cpu") -> nn.Module:
     Returns
     -------
     nn.Module
-        The model with its weights, ``.eval()``.
+        The model with its weights, ``.eval()``; ``model.preprocessing`` is the
+        :class:`~lsn_explorer.data.PreprocessSettings` it was trained with (None
+        when the checkpoint does not say).
 
     Raises
     ------
@@ -155,14 +132,28 @@ def load_model(path: str | os.PathLike, *, map_location="cpu") -> nn.Module:
         (the message names the file).
     """
     path = Path(path)
-    payload = load_checkpoint(path, map_location=map_location)
+    payload = load_checkpoint(path)  # on the CPU, where the model is built; then moved
     spec = payload["model"]
     try:
         model = build_model(spec["name"], spec["config"])
     except InputError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     _load_state(model, payload["state_dict"], path)
+    model.preprocessing = _preprocessing(payload.get("preprocessing"), path)
     return model.to(map_location).eval()
+
+
+def _preprocessing(entry, path: Path):
+    """The :class:`~lsn_explorer.data.PreprocessSettings` stored in a checkpoint, or None."""
+    if entry is None:
+        return None
+    from ..data.volume import PreprocessSettings
+
+    try:
+        window = entry.get("window")
+        return PreprocessSettings(**{**entry, "window": tuple(window) if window is not None else None})
+    except (TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{path} has preprocessing {entry!r}; expected PreprocessSettings fields ({exc})") from None
 
 
 def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, **extra) -> Path:
@@ -180,12 +171,27 @@ def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, **extra) -
 
 
 def bundled_path(name: str) -> Path:
-    """Path of the bundled ``"unet"`` or ``"lsn"`` checkpoint under ``lsn_explorer/assets/``."""
-    if name not in MODEL_NAMES:
-        raise InputError(f"name={name!r} is not one of {list(MODEL_NAMES)}")
+    """Path of the bundled checkpoint of model ``name`` under ``lsn_explorer/assets/``.
+
+    Raises
+    ------
+    InputError
+        If ``name`` is not a registered model with a bundled checkpoint.
+    """
+    if name not in bundled_names():
+        raise InputError(f"name={name!r} is not one of the bundled models {list(bundled_names())}")
+    return _asset(name)
+
+
+def _asset(name: str) -> Path:
     return _ASSETS / f"{name}_phantom_quick.pt"
 
 
+def bundled_names() -> tuple[str, ...]:
+    """The registered models that ship with a checkpoint trained on the phantom (quick preset)."""
+    return tuple(name for name in model_names() if _asset(name).is_file())
+
+
 def bundled_model(name: str) -> nn.Module:
-    """The bundled ``"unet"`` or ``"lsn"`` trained on the phantom (quick preset); see ``assets/README.md``."""
+    """The bundled model ``name`` trained on the phantom (quick preset); see ``assets/README.md``."""
     return load_model(bundled_path(name))

@@ -1,6 +1,7 @@
 r"""The Level Set Network (LSN): the geodesic-active-contour solver unrolled into a CNN.
 
-Each layer is one time step of Eq. 1 of Actor et al. (2020),
+Each layer is one time step of Eq. 1 of Actor et al. (2020) (the layers are
+:class:`~lsn_explorer.models.unrolled.UnrolledLevelSet`'s),
 
 .. math:: u_t = \gamma\, \nabla g \cdot \nabla u + g\,(\alpha + \beta\,\kappa(u))\,|\nabla u|,
 
@@ -47,16 +48,11 @@ Stability at dt = 1
 The explicit step is stable only for ``dt`` below a CFL limit (about 0.3 for
 α = 1, β = 0.2, γ = 1 and the centred stencils).  The paper's ``dt = 1`` is therefore
 read as the time *per layer*: each layer advances ``u`` by ``dt`` in
-``m = ceil(dt / dt_max)`` equal substeps, where
-
-    dt_max = cfl / (|γ|·(½ + ½) + √2 |α| + 4 |β| ρ),     cfl = 0.9 by default,
-
-uses the bounds ``g ≤ 1`` and ``|∂g/∂x|, |∂g/∂y| ≤ ½`` (centred differences
-of a function in (0, 1]), so ``m`` depends on the weights only, never on the
-images of a batch.  ``ρ = (‖k_gx‖₁‖k_dx‖₁ + ‖k_gy‖₁‖k_dy‖₁) / 2`` is 1 for the
-centred stencils and grows with the learned curvature kernels, so the
-substeps follow the weights as they train.  ``substeps=1`` turns this off
-(one Euler step of ``dt`` per layer, as the authors' code).
+``m = ceil(dt / dt_max)`` equal substeps (see "Substeps" in
+:mod:`lsn_explorer.models.unrolled`), with ``cfl = 0.9`` by default; ``m``
+depends on the weights only, never on the images of a batch, and grows with the
+learned curvature kernels as they train.  ``substeps=1`` turns this off (one
+Euler step of ``dt`` per layer, as the authors' code).
 
 The network returns ``s·u_Nt`` with a learned scale ``s = exp(log_scale) > 0``
 (init 1): the segmentation is ``u_Nt > 0`` as for the solver, and the Dice-L2
@@ -81,15 +77,13 @@ from torch import nn
 
 from ..errors import InputError
 from ..levelset.edges import gaussian_blur, itksnap_remap
-from ..levelset.initial import authors_disc, random_uniform
-from ..levelset.operators import apply_stencils, central_gradient
+from ..levelset.operators import apply_stencils
 from ..levelset.stencils import SOBEL_X, SOBEL_Y, XC, YC, as_weight
-from ..levelset.step import gac_step
+from .registry import Recipe
+from .unrolled import INITS, UnrolledLevelSet
 
 __all__ = ["LevelSetNetwork", "LSN_PRESETS", "INITS", "EDGES"]
 
-#: Initial conditions u0: the paper's random uniform, the authors' disc, ones.
-INITS = ("uniform", "disc", "ones")
 #: Edge detectors: ITK-SNAP's (blur σ, centred gradient, κ = 0.04, λ = 3) or the authors' Sobel⁴.
 EDGES = ("itksnap", "sobel4")
 #: Constructor arguments of the two presets tabled in the module docstring.
@@ -108,7 +102,7 @@ def _scalar(value: float, trainable: bool) -> nn.Parameter:
     return nn.Parameter(torch.tensor(float(value)), requires_grad=trainable)
 
 
-class LevelSetNetwork(nn.Module):
+class LevelSetNetwork(UnrolledLevelSet):
     """Unrolled level-set solver with learnable curvature and edge kernels.
 
     Parameters
@@ -142,6 +136,9 @@ class LevelSetNetwork(nn.Module):
         (the authors' default). Default "uniform".
     init_seed : int, optional
         Seed of the uniform u0. Default 0.
+    authors_y_sign : bool, optional
+        Reproduce the y-sign error of the authors' advection (see
+        :mod:`lsn_explorer.models.unrolled`). Default False.
     edge : {"itksnap", "sobel4"}, optional
         Edge detector and its defaults (blur σ, κ_e, λ_e). Default "itksnap".
     sigma, kappa, lam : float, optional
@@ -170,7 +167,12 @@ class LevelSetNetwork(nn.Module):
     """
 
     model_name = "lsn"
-    amp_ok = False  # square roots and the CFL bound want float32
+    title = "LSN"
+    #: Training per preset family: the paper's Nt = 5 layers (dt 0.5 per layer on a CPU, 1 on a GPU).
+    recipes = {
+        "quick": Recipe(epochs=3, lr=1e-2, config={"num_steps": 5, "dt": 0.5}),
+        "paper": Recipe(epochs=20, lr=1e-2, config={"num_steps": 5, "dt": 1.0}),
+    }
 
     def __init__(
         self,
@@ -188,6 +190,7 @@ class LevelSetNetwork(nn.Module):
         kernel_std: float = 1.0,
         init: str = "uniform",
         init_seed: int = 0,
+        authors_y_sign: bool = False,
         edge: str = "itksnap",
         sigma: float | None = None,
         kappa: float | None = None,
@@ -197,29 +200,23 @@ class LevelSetNetwork(nn.Module):
         max_substeps: int = 256,
     ):
         super().__init__()
-        if int(num_steps) != num_steps or num_steps < 1:
-            raise InputError(f"num_steps={num_steps!r} must be an integer >= 1")
-        if not dt > 0 or not cfl > 0:
-            raise InputError(f"dt={dt!r} and cfl={cfl!r} must be positive")
-        if init not in INITS:
-            raise InputError(f"init={init!r} is not one of {list(INITS)}")
+        shared = self._unrolled_config(
+            num_steps=num_steps, dt=dt, init=init, init_seed=init_seed, substeps=substeps, cfl=cfl,
+            max_substeps=max_substeps, authors_y_sign=authors_y_sign,
+        )
         if edge not in EDGES:
             raise InputError(f"edge={edge!r} is not one of {list(EDGES)}")
         if kernel_init not in ("stencil", "normal"):
             raise InputError(f"kernel_init={kernel_init!r} is not one of ['stencil', 'normal']")
-        if substeps != "auto" and (isinstance(substeps, str) or int(substeps) != substeps or substeps < 1):
-            raise InputError(f"substeps={substeps!r} must be 'auto' or an integer >= 1")
         e = dict(_EDGE_DEFAULTS[edge])
         e.update({k: v for k, v in dict(sigma=sigma, kappa=kappa, lam=lam).items() if v is not None})
         if not (e["kappa"] > 0 and e["lam"] > 0 and e["sigma"] >= 0):
             raise InputError(f"kappa={e['kappa']}, lam={e['lam']} must be positive and sigma={e['sigma']} non-negative")
         self.config = dict(
-            num_steps=int(num_steps), dt=float(dt), alpha=float(alpha), beta=float(beta), gamma=float(gamma),
+            **shared, alpha=float(alpha), beta=float(beta), gamma=float(gamma),
             learn_weights=bool(learn_weights), learn_curvature=bool(learn_curvature), learn_edges=bool(learn_edges),
             learn_edge_remap=bool(learn_edge_remap), kernel_init=kernel_init, kernel_std=float(kernel_std),
-            init=init, init_seed=int(init_seed), edge=edge, sigma=float(e["sigma"]), kappa=float(e["kappa"]),
-            lam=float(e["lam"]), substeps=substeps if substeps == "auto" else int(substeps), cfl=float(cfl),
-            max_substeps=int(max_substeps),
+            edge=edge, sigma=float(e["sigma"]), kappa=float(e["kappa"]), lam=float(e["lam"]),
         )
         like = torch.zeros((), dtype=torch.float32)
         edge_init = as_weight([XC, YC] if edge == "itksnap" else [SOBEL_X, SOBEL_Y], like)
@@ -285,62 +282,13 @@ class LevelSetNetwork(nn.Module):
             x = x.clamp_min(_EPS)  # d/dλ of x^λ needs log x
         return itksnap_remap(x, kappa=self.log_kappa.exp(), lam=self.log_lam.exp())
 
-    def initial(self, image: torch.Tensor) -> torch.Tensor:
-        """u0 for a batch of images, per ``init`` (deterministic)."""
-        shape, opts = tuple(image.shape), dict(device=image.device, dtype=image.dtype)
-        kind = self.config["init"]
-        if kind == "uniform":
-            return random_uniform(shape, seed=self.config["init_seed"], **opts)
-        if kind == "disc":
-            return authors_disc(shape, radius=10.0 * shape[-2] / 256, **opts)
-        return torch.ones(shape, **opts)
+    def curvature_stencils(self) -> torch.Tensor:
+        """The (learned) curvature stencils (grad-x, grad-y, div-x, div-y), ``(4, 1, 3, 3)``."""
+        return self.curvature_kernels
 
-    def num_substeps(self) -> int:
-        """Euler substeps per layer (see "Stability at dt = 1")."""
-        if self.config["substeps"] != "auto":
-            return int(self.config["substeps"])
-        with torch.no_grad():
-            k = self.curvature_kernels.abs().sum(dim=(1, 2, 3))
-            rho = float((k[0] * k[2] + k[1] * k[3]) / 2.0)
-            a, b, c = (abs(float(p)) for p in (self.alpha, self.beta, self.gamma))
-        rate = c + math.sqrt(2.0) * a + 4.0 * b * rho
-        if rate == 0:
-            return 1
-        return int(min(self.config["max_substeps"], max(1, math.ceil(self.config["dt"] * rate / self.config["cfl"]))))
-
-    # ------------------------------------------------------------------ forward
-
-    def evolve(self, image: torch.Tensor, u0: torch.Tensor | None = None, *, iter_callback=None) -> torch.Tensor:
-        """The final level set ``u_Nt`` (not scaled); ``iter_callback(u)`` after each layer.
-
-        ``image`` is ``(N, 1, H, W)``, or ``(N, 2, H, W)`` holding (image, u0) as the
-        authors' network input did; a separate ``u0`` then must not be given.
-        """
-        if image.ndim != 4 or image.shape[1] not in (1, 2):
-            raise InputError(f"image has shape {tuple(image.shape)}; expected (N, 1, H, W) or (N, 2, H, W) = (image, u0)")
-        if image.shape[1] == 2:
-            if u0 is not None:
-                raise InputError("image holds (image, u0) in two channels; do not pass u0 as well")
-            image, u0 = image[:, :1], image[:, 1:]
-        u = self.initial(image) if u0 is None else u0
-        if u.shape != image.shape:
-            raise InputError(f"u0 has shape {tuple(u.shape)}; expected the image's {tuple(image.shape)}")
-        g = self.edge_function(image)
-        grad_g = central_gradient(g)  # the convection stencils stay fixed
-        m = self.num_substeps()
-        dt = self.config["dt"] / m
-        kernels = self.curvature_kernels.to(u.dtype)
-        for _ in range(self.config["num_steps"]):
-            for _ in range(m):
-                u = gac_step(u, g, alpha=self.alpha, beta=self.beta, gamma=self.gamma, dt=dt,
-                             grad_g=grad_g, curvature_kernels=kernels)
-            if iter_callback is not None:
-                iter_callback(u)
-        return u
-
-    def forward(self, image: torch.Tensor, u0: torch.Tensor | None = None) -> torch.Tensor:
-        """``(N, 1, H, W)`` image and optional u0, or ``(N, 2, H, W)`` (image, u0) ``-> (N, 1, H, W)`` logits ``s·u_Nt``."""
-        return self.log_scale.exp() * self.evolve(image, u0)
+    def output(self, u: torch.Tensor) -> torch.Tensor:
+        """Logits ``s·u_Nt`` with the learned scale ``s > 0``."""
+        return self.log_scale.exp() * u
 
     def named_kernel_layers(self) -> list[tuple[str, str, torch.Tensor]]:
         """``(name, "lsn", weight (out, in, 3, 3))``: edge (2, 1), curvature gradient (2, 1) and divergence (2, 1)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .evolution import evolution_figure, zero_contour
 from .kernels import centroid_heatmaps_figure, kernel_scatter_figure, layer_summary_figure, scatter_grid_figure
 from .slices import mask_contour, slice_figure
+from .speed_maps import speed_maps_figure
 from .table2 import table2_figure
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "centroid_heatmaps_figure",
     "layer_summary_figure",
     "table2_figure",
+    "speed_maps_figure",
 ]

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-__all__ = ["table2_figure", "METHOD_LABELS"]
-
-#: How each method of the cross-validation is labelled, with the paper's column it matches.
-METHOD_LABELS = {
-    ("levelset", "test"): ("Level set", "levelset"),
-    ("unet", "test"): ("UNet", "unet"),
-    ("lsn-uniform", "valid"): ("LSN test", "lsn_test"),
-    ("lsn-uniform", "test"): ("LSN validation", "lsn_validation"),
-    ("lsn-bubbles", "test"): ("LSN, bubble u0", None),
-}
+__all__ = ["table2_figure"]
 
 
-def table2_figure(per_volume: list[dict], *, title: str = "Dice per held-out volume") -> go.Figure:
+def table2_figure(per_volume: list[dict], traces: list[tuple], *, title: str = "Dice per held-out volume") -> go.Figure:
     """Per-volume Dice per method as box plots with every volume shown, paper averages as dashes.
 
     Parameters
@@ -24,18 +15,18 @@ def table2_figure(per_volume: list[dict], *, title: str = "Dice per held-out vol
     per_volume : list of dict
         Rows with ``method``, ``split``, ``dice``, ``fold`` and ``dataid`` (as written by
         :func:`lsn_explorer.experiments.run_table2`).
+    traces : list of (method, split, label, paper average or None)
+        Which rows make each box, its label, and the paper's average to mark beside it.
     title : str
         Figure title.
 
     Returns
     -------
     go.Figure
-        One box per method; a dashed segment at the paper's average where the paper has one.
+        One box per trace that has rows; a dashed segment at the paper's average where given.
     """
-    from ..experiments.paper import PAPER_TABLE2  # here: importing experiments loads the training stack
-
     figure = go.Figure()
-    for (method, split), (label, paper_column) in METHOD_LABELS.items():
+    for method, split, label, paper_average in traces:
         rows = [r for r in per_volume if r["method"] == method and r["split"] == split]
         if not rows:
             continue
@@ -44,11 +35,11 @@ def table2_figure(per_volume: list[dict], *, title: str = "Dice per held-out vol
             pointpos=0, text=[f"fold {r['fold']} · volume {r['dataid']}" for r in rows],
             hovertemplate="%{text}<br>Dice %{y:.3f}<extra></extra>",
         ))
-        if paper_column:
+        if paper_average is not None:
             figure.add_trace(go.Scatter(
-                x=[label], y=[PAPER_TABLE2["Avg"][paper_column]], mode="markers", showlegend=False,
+                x=[label], y=[paper_average], mode="markers", showlegend=False,
                 marker=dict(symbol="line-ew-open", size=48, color="black", line=dict(width=2)),
-                hovertemplate=f"paper's average {PAPER_TABLE2['Avg'][paper_column]:.3f}<extra></extra>",
+                hovertemplate=f"paper's average {paper_average:.3f}<extra></extra>",
             ))
     figure.add_annotation(text="— paper's Table 2 average", xref="paper", yref="paper", x=1, y=1.06, showarrow=False)
     figure.update_layout(title=title, yaxis=dict(title="Dice", range=[0, 1.02]), showlegend=False,
