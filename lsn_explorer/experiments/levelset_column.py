@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from ..inference import resample
 from ..levelset.edges import edge_function
 from ..levelset.initial import bubbles
 from ..levelset.solver import evolve
@@ -44,6 +45,11 @@ class LevelSetParams:
     num_iter : int
         Maximum iterations; the run stops earlier when the RMS change of the front
         falls below ``max_rms_change`` (ITK's MaximumRMSError).
+    grid : int or None
+        The in-plane size the settings are for: the blur, the speeds and the number
+        of iterations are in its pixels. Slices of another size are resampled to it
+        and the segmentation back, so the same settings segment a slice alike at any
+        size. None: run at the slices' own size. Default 128.
     """
 
     alpha: float = 1.0
@@ -52,6 +58,7 @@ class LevelSetParams:
     kappa: float = 0.04
     lam: float = 3.0
     num_iter: int = 200
+    grid: int | None = 128
 
     def to_dict(self) -> dict:
         """The settings as a plain dict."""
@@ -157,6 +164,12 @@ def segment_slices(
     (N, 1, H, W) bool Tensor
         The segmentation ``u > 0`` (all False on slices without a bubble).
     """
+    size = tuple(images.shape[-2:])
+    if params.grid is not None and size != (params.grid, params.grid):
+        grid = (params.grid, params.grid)
+        small = segment_slices(resample(images, grid, antialias=False), resample(masks, grid, antialias=False) > 0.5, params,
+                               max_rms_change=max_rms_change, batch_size=batch_size)
+        return resample(small, size, antialias=False) > 0.5
     out = torch.zeros(images.shape, dtype=torch.bool)
     u0, seeded = bubble_level_set(masks)
     index = torch.nonzero(seeded)[:, 0]
@@ -171,12 +184,12 @@ def segment_slices(
     return out
 
 
-def _draw_trials(trials: int, seed: int) -> list[LevelSetParams]:
+def _draw_trials(trials: int, seed: int, grid: int) -> list[LevelSetParams]:
     rng = np.random.default_rng(seed)
-    drawn = [LevelSetParams()]
+    drawn = [LevelSetParams(grid=grid)]
     while len(drawn) < trials:
         choice = {name: float(rng.choice(values)) for name, values in SEARCH_SPACE.items()}
-        candidate = LevelSetParams(**choice)
+        candidate = LevelSetParams(**choice, grid=grid)
         if candidate not in drawn:
             drawn.append(candidate)
     return drawn
@@ -213,7 +226,7 @@ def tune_levelset(
     pick = with_liver[np.linspace(0, len(with_liver) - 1, min(max_slices, len(with_liver))).round().astype(int)]
     images, masks = images[pick], masks[pick]
     history = []
-    for params in _draw_trials(trials, seed):
+    for params in _draw_trials(trials, seed, grid=int(images.shape[-1])):
         prediction = segment_slices(images, masks, params)
         dice = float(hard_dice(prediction.float() * 2 - 1, masks))
         history.append({**params.to_dict(), "dice": dice})
