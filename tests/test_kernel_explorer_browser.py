@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from lsn_explorer.apps.testing import APP_DRAWN, CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER, SCATTER_DRAWN, serve_voila
+from lsn_explorer.apps.testing import (
+    APP_DRAWN,
+    CLICKABLE_KERNELS,
+    DETAIL_TITLE,
+    SCATTER,
+    SCATTER_DRAWN,
+    select_real_ct,
+    serve_voila,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -176,4 +184,13 @@ def test_a_bad_upload_shows_a_message_and_the_app_keeps_working(app, unet_layers
     expected = unet_layers[layer].n_kernels
     assert _poll(app, f"document.querySelector('{SCATTER}').layout.title.text", lambda t: t.startswith(f"layer {layer + 1} ")).startswith(f"layer {layer + 1} ")
     assert _n_points(app) == expected
+    assert app.errors == [], app.errors
+
+
+def test_the_ct_slice_can_be_a_real_ct(app, artifacts):
+    ct_source = "document.querySelector('img.kx-ct').src"
+    before = app.evaluate(ct_source)
+    select_real_ct(app)
+    assert _poll(app, ct_source, lambda src: src != before) != before, "the CT slice did not change"
+    app.screenshot(path=str(artifacts / "kernel_explorer_real_ct.png"))
     assert app.errors == [], app.errors

@@ -254,7 +254,7 @@ def test_bad_model_file_keeps_the_current_model(app, tmp_path):
     app._path.value = str(bad)
     app._on_load_path()
     assert "kx-error" in app._message.value and "bad.pt" in app._message.value
-    assert app._m.label == "bundled LSN" and len(app._scatter.data[0].x) == 2
+    assert app._m.label == "bundled phantom LSN" and len(app._scatter.data[0].x) == 2
     app._layer.value = 2
     assert app._scatter.layout.title.text.startswith("layer 2")
 
@@ -306,7 +306,7 @@ def test_uploads_load_a_model_or_show_why_not():
 
     app = KernelExplorer("bundled-lsn", max_upload_bytes=4096)
     app._on_upload({"new": ({"name": "big.pt", "content": memoryview(b"x" * 5000)},)})
-    assert "kx-error" in app._message.value and "limit" in app._message.value and app._m.label == "bundled LSN"
+    assert "kx-error" in app._message.value and "limit" in app._message.value and app._m.label == "bundled phantom LSN"
     buf = io.BytesIO()
     torch.save({"enc.weight": torch.randn(3, 2, 3, 3)}, buf)
     app._on_upload({"new": ({"name": "mine.pt", "content": memoryview(buf.getvalue())},)})

@@ -18,7 +18,7 @@ from lsn_explorer.apps.levelset_playground import (
     run_evolution,
     time_step_status,
 )
-from lsn_explorer.apps.testing import serve_voila
+from lsn_explorer.apps.testing import select_real_ct, serve_voila
 from lsn_explorer.errors import InputError
 from lsn_explorer.experiments import bubble_centers
 from lsn_explorer.levelset import evolve
@@ -143,6 +143,22 @@ def test_changing_the_slice_clears_bubbles_and_run(phantom_dir):
     assert app.clicks == [] and app.result is None and app._figure.data[0].source != source
 
 
+def test_speeds_from_the_trained_network_carry_a_bubble_to_the_liver_boundary():
+    # the default phantom at the preset's size, where the bundled speed-map LSN was trained
+    app = LevelSetPlayground()
+    app._speeds.value = "network"
+    assert app._alpha.disabled and "speed-map LSN" in app._cfl.value
+    app.place_bubble(*bubble_centers(app.mask)[0][:2])
+    app._iterations.value = 150
+    result = app.run()
+    assert result is not None and result.dice[0] < 0.3
+    assert result.dice[-1] > 0.85, f"the front stopped at Dice {result.dice[-1]:.3f}"
+    alpha, g = app._network_maps()
+    assert alpha.shape == (1, 1, *app.image.shape) and float(alpha.min()) < 0 < float(alpha.max())
+    app._speeds.value = "weights"
+    assert not app._alpha.disabled and "CFL limit" in app._cfl.value
+
+
 @pytest.mark.browser
 def test_playground_click_places_a_bubble_and_run_shows_dice(page, artifacts, tmp_path, monkeypatch):
     from lsn_explorer.data import PreprocessSettings, load_volumes
@@ -178,4 +194,9 @@ def test_playground_click_places_a_bubble_and_run_shows_dice(page, artifacts, tm
         page.wait_for_selector("text=/at step 3 of 300/", timeout=20_000)
         page.locator(".widget-play button").first.click()  # play to the last frame
         page.wait_for_selector("text=/at step 300 of 300/", timeout=30_000)
+        select_real_ct(page)
+        page.wait_for_selector("text=click inside the liver", timeout=60_000)
+        real = page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].source")
+        assert real != shown[0], "the page still shows the phantom slice"
+        page.screenshot(path=str(artifacts / "levelset_playground_real_ct.png"))
         assert page.errors == [], page.errors

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lsn_explorer.apps import SliceBrowser
-from lsn_explorer.apps.testing import serve_voila
+from lsn_explorer.apps.testing import select_real_ct, serve_voila
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def test_slice_browser_page_renders_and_slider_responds(page, artifacts, tmp_pat
     with serve_voila(REPO / "apps" / "slice_browser.ipynb", log_path=tmp_path / "voila.log") as url:
         page.goto(url, timeout=120_000)
         page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-        status = page.locator(".widget-html-content").first
+        status = page.locator(".slice-status").first
         first = status.inner_text()
         assert re.search(r"slice \d+ of \d+", first)
         page.locator(".widget-slider .noUi-handle").first.focus()
@@ -60,4 +60,9 @@ def test_slice_browser_page_renders_and_slider_responds(page, artifacts, tmp_pat
             time.sleep(0.1)
         assert status.inner_text() != first, "moving the slider did not redraw the slice"
         page.screenshot(path=str(artifacts / "slice_browser.png"))
+        image = page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].source")
+        select_real_ct(page)
+        assert re.search(r"volume 0 · slice \d+ of 20", status.inner_text()), status.inner_text()
+        assert page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].source") != image
+        page.screenshot(path=str(artifacts / "slice_browser_real_ct.png"))
         assert page.errors == [], page.errors

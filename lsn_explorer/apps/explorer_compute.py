@@ -35,7 +35,7 @@ from ..levelset.stencils import FINITE_DIFFERENCE_STENCILS
 __all__ = [
     "MAX_MODEL_BYTES",
     "MAX_UPLOAD_BYTES",
-    "MODEL_CHOICES",
+    "model_choices",
     "PROJECTIONS",
     "FD_NAMES",
     "Projection",
@@ -50,6 +50,7 @@ __all__ = [
     "view_range",
     "kernel_details",
     "phantom_ct_slice",
+    "ct_slice",
     "kernel_response",
     "response_png",
     "selection_rows",
@@ -65,8 +66,12 @@ MAX_UPLOAD_BYTES = 9 * 1024 * 1024
 server (tornado) closes a websocket on a message over 10 MiB, so a larger model file
 should be given by its path."""
 
-MODEL_CHOICES = {"bundled-unet": "bundled phantom UNet", "bundled-lsn": "bundled LSN"}
-"""Bundled models: key -> label."""
+def model_choices() -> dict[str, str]:
+    """The bundled models of the registry: ``"bundled-<name>"`` -> label (e.g. "bundled phantom UNet")."""
+    from ..models import bundled_names
+    from ..models.registry import title
+
+    return {f"bundled-{name}": f"bundled phantom {title(name)}" for name in bundled_names()}
 
 FD_NAMES = tuple(FINITE_DIFFERENCE_STENCILS)
 """Stencils of the LSN (drawn as black diamonds; often far outside the kernels' range)."""
@@ -101,8 +106,8 @@ def load_kernel_set(model, *, max_bytes: int = MAX_MODEL_BYTES) -> KernelSet:
     Parameters
     ----------
     model : str, Path, nn.Module or KernelSet
-        ``"bundled-unet"``, ``"bundled-lsn"``, a checkpoint / state_dict / Keras ``.h5``
-        path (read without unpickling), or anything
+        ``"bundled-<name>"`` for a bundled model (:func:`model_choices`), a
+        checkpoint / state_dict / Keras ``.h5`` path (read without unpickling), or anything
         :func:`~lsn_explorer.kernels.collect_kernels` accepts.
     max_bytes : int, optional
         Size limit of a file. Default :data:`MAX_MODEL_BYTES`.
@@ -120,12 +125,10 @@ def load_kernel_set(model, *, max_bytes: int = MAX_MODEL_BYTES) -> KernelSet:
     CheckpointError, DataFileError
         A file that is not a readable model or holds no 3x3 kernels.
     """
-    if isinstance(model, str) and model in MODEL_CHOICES:
-        from ..models import bundled_model
-
-        return collect_kernels(bundled_model(model[len("bundled-"):]))
     if isinstance(model, str) and model.startswith("bundled-"):
-        raise InputError(f"model={model!r}; expected one of {list(MODEL_CHOICES)} or a file")
+        from ..kernels.report import load_model_argument
+
+        return collect_kernels(load_model_argument(model))
     if isinstance(model, (str, os.PathLike)):
         if not str(model).strip():
             raise InputError("model path is empty; expected a checkpoint, state_dict or Keras .h5 file")
@@ -388,6 +391,45 @@ def phantom_ct_slice(*, size: int = 256, seed: int = 0) -> np.ndarray:
     hu, label = pp.to_display_axes(hu), pp.to_display_axes(label)
     z = int((label > 0).sum(axis=(1, 2)).argmax())
     return np.ascontiguousarray(pp.window_hu(hu[z]), dtype=np.float32)
+
+
+def ct_slice(source: str = "phantom", *, size: int = 256, progress=None) -> np.ndarray:
+    """A CT slice through the liver, windowed to [-1, 1]; ``(size, size)`` float32.
+
+    Parameters
+    ----------
+    source : str
+        ``"phantom"`` (default): :func:`phantom_ct_slice` (seed 0). ``"sample"``: the
+        real CT sample, fetched on first use (see :mod:`lsn_explorer.data.sample`); a
+        LiTS folder or a CSV also works (see :func:`~lsn_explorer.apps.sources.load_source`).
+        Either way, the slice with the most liver (of the first volume of a data source).
+    size : int
+        In-plane size in pixels. Default 256.
+    progress : callable, optional
+        ``progress(message)`` at each stage of a first fetch of the sample; unused
+        for the phantom.
+
+    Returns
+    -------
+    (size, size) float32 ndarray
+        C-contiguous, HU window (-100, 400) mapped to [-1, 1].
+
+    Raises
+    ------
+    SampleError
+        ``"sample"`` cannot be fetched or read (see
+        :func:`~lsn_explorer.data.sample.fetch_sample`).
+    InputError, MissingDataError, DataFileError
+        Another source that cannot be loaded (see :func:`~lsn_explorer.data.load_volumes`).
+    """
+    if source == "phantom":
+        return phantom_ct_slice(size=size)
+    from ..data import PreprocessSettings
+    from .sources import load_source
+
+    volume = load_source(source, PreprocessSettings(size=size, slices="liver"), progress)[0]
+    z = int(volume.mask.sum(axis=(1, 2)).argmax())
+    return np.ascontiguousarray(volume.image[z], dtype=np.float32)
 
 
 def kernel_response(kernel, image) -> np.ndarray:

@@ -29,6 +29,7 @@ from .explorer_figures import (
     fractions_html,
     kernel_pair_html,
 )
+from .sources import SourcePicker
 
 __all__ = ["KernelExplorer"]
 
@@ -91,10 +92,12 @@ class KernelExplorer:
         if not 2 <= int(n_clusters) <= MAX_LEGEND_CLUSTERS:
             raise InputError(f"n_clusters={n_clusters!r}; expected 2..{MAX_LEGEND_CLUSTERS}")
         self._random_state, self._max_bytes, self._max_upload = int(random_state), int(max_bytes), int(max_upload_bytes)
-        label = xc.MODEL_CHOICES.get(model, str(model)) if isinstance(model, str) else type(model).__name__
+        self._choices = xc.model_choices()
+        label = self._choices.get(model, str(model)) if isinstance(model, str) else type(model).__name__
         self._m = _Model(xc.load_kernel_set(model, max_bytes=max_bytes), label=label, n_clusters=int(n_clusters),
                          random_state=self._random_state)
-        self._ct = xc.phantom_ct_slice()
+        self._ct = xc.ct_slice("phantom")
+        self._ct_source = SourcePicker(lambda source, progress: xc.ct_slice(source, progress=progress), self._set_ct)
         self._row = None
         self._quiet = False
         self.selection = ""
@@ -105,8 +108,8 @@ class KernelExplorer:
     # ------------------------------------------------------------------ widgets
     def _build_widgets(self, model, n_clusters: int) -> None:
         self._model = widgets.Dropdown(
-            options=[(v, k) for k, v in xc.MODEL_CHOICES.items()] + [("file (path or upload)", "file")],
-            value=model if isinstance(model, str) and model in xc.MODEL_CHOICES else "file",
+            options=[(v, k) for k, v in self._choices.items()] + [("file (path or upload)", "file")],
+            value=model if isinstance(model, str) and model in self._choices else "file",
             description="Model", layout=widgets.Layout(width="300px"),
         )
         self._path = widgets.Text(placeholder="checkpoint, state_dict or Keras .h5 path", layout=widgets.Layout(width="320px"))
@@ -139,6 +142,7 @@ class KernelExplorer:
         self._identity = widgets.HTML()
         self._identity.add_class("kx-identity")
         self._ct_image = widgets.Image(value=self._slice_png(), format="png", width=200, height=200)
+        self._ct_image.add_class("kx-ct")
         self._response = widgets.Image(format="png", width=200, height=200)
         self._response.add_class("kx-response")
         self._centroids = widgets.HTML(self._centroid_html(), layout=widgets.Layout(width="620px"))
@@ -159,7 +163,7 @@ class KernelExplorer:
             checklist,
         ])
         images = widgets.HBox([
-            widgets.VBox([widgets.HTML("<b>CT slice</b>"), self._ct_image]),
+            widgets.VBox([widgets.HTML("<b>CT slice</b>"), self._ct_image, self._ct_source.widget]),
             widgets.VBox([widgets.HTML("<b>kernel response</b>"), self._response]),
         ])
         right = widgets.VBox([self._detail, self._identity, images], layout=widgets.Layout(width="440px"))
@@ -246,6 +250,13 @@ class KernelExplorer:
             coords, labels, ref_coords=R, ref_names=names, fd_names=xc.FD_NAMES, hover=self._m.hover[info.start : info.stop],
             title=self._scatter_title(0, sil), axis_titles=axes, ranges=self._ranges(coords, names, R),
         )
+
+    def _set_ct(self, image) -> None:
+        """Show another CT slice (from the "Data" menu) and the current kernel's response on it."""
+        self._ct = image
+        self._ct_image.value = self._slice_png()
+        if self._row is not None:
+            self._response.value = xc.response_png(xc.kernel_response(xc.kernel_details(self._m.atlas, self._row)["kernel"], self._ct))
 
     def _slice_png(self) -> bytes:
         uri = png_data_uri(window_to_uint8(self._ct, (-1.0, 1.0)))
@@ -368,8 +379,8 @@ class KernelExplorer:
         )
 
     def _on_model_choice(self, change) -> None:
-        if change["new"] in xc.MODEL_CHOICES:
-            self._set_model(lambda: xc.load_kernel_set(change["new"]), xc.MODEL_CHOICES[change["new"]])
+        if change["new"] in self._choices:
+            self._set_model(lambda: xc.load_kernel_set(change["new"]), self._choices[change["new"]])
 
     def _on_load_path(self, _button=None) -> None:
         path = self._path.value.strip()

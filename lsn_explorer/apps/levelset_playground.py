@@ -1,9 +1,13 @@
 """The level-set playground: place bubbles on a CT slice, evolve Eq. 1, scrub the evolution, read the Dice.
 
 The computation is a few pure functions on arrays (:func:`bubbles_from_clicks`,
-:func:`time_step_status`, :func:`run_evolution`, :func:`playground_figure`),
-testable without a browser; :class:`LevelSetPlayground` owns the widgets and
-only wires them to those functions. Every recorded frame's zero contour is
+:func:`time_step_status`, :func:`network_speeds`, :func:`run_evolution`,
+:func:`playground_figure`), testable without a browser; :class:`LevelSetPlayground`
+owns the widgets and only wires them to those functions.
+
+Two sources of speeds: Eq. 1's weights set by hand with ITK-SNAP's edge function, or
+"speeds from the trained network", the maps α(x), g(x) that the bundled speed-map
+LSN predicts for the slice, under which the user's bubbles evolve. Every recorded frame's zero contour is
 computed once after a run, so playing or scrubbing only replaces the
 coordinates of one line trace.
 
@@ -22,7 +26,8 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, LsnExplorerError
+from ..inference import resample
 from ..levelset.edges import edge_function
 from ..levelset.initial import bubbles
 from ..levelset.operators import central_gradient
@@ -31,12 +36,14 @@ from ..levelset.step import cfl_time_step
 from ..metrics import dice_score
 from ..viz.evolution import zero_contour
 from ..viz.slices import mask_contour, png_data_uri, window_to_uint8
+from .sources import SourcePicker, fill_volume_menu, load_source, volume_menu
 
 __all__ = [
     "Evolution",
     "bubbles_from_clicks",
     "edge_map",
     "time_step_status",
+    "network_speeds",
     "run_evolution",
     "playground_figure",
     "LevelSetPlayground",
@@ -63,7 +70,7 @@ class Evolution:
     dt : float
         The time step used.
     limit : float
-        The CFL limit for these weights and edge function.
+        The CFL limit for these speeds and edge function.
     """
 
     steps: list
@@ -111,8 +118,10 @@ def edge_map(image: np.ndarray, *, sigma: float, kappa: float, lam: float) -> to
     return edge_function(torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None], sigma=sigma, kappa=kappa, lam=lam)
 
 
-def time_step_status(g: torch.Tensor, *, alpha: float, beta: float, gamma: float, dt: float) -> tuple[float, str | None]:
+def time_step_status(g: torch.Tensor, *, alpha, beta, gamma, dt: float) -> tuple[float, str | None]:
     """The CFL limit of ``dt`` and, if ``dt`` is above it, a message saying so.
+
+    ``alpha``, ``beta``, ``gamma`` are numbers or ``(1, 1, H, W)`` maps.
 
     Returns
     -------
@@ -121,7 +130,7 @@ def time_step_status(g: torch.Tensor, *, alpha: float, beta: float, gamma: float
     problem : str or None
         None when ``0 < dt <= limit``.
     """
-    limit = cfl_time_step(g, alpha=alpha, beta=beta, gamma=gamma, cfl=1.0)
+    limit = float(cfl_time_step(g, alpha=alpha, beta=beta, gamma=gamma, cfl=1.0)[0])
     if not dt > 0:
         return limit, f"dt = {dt:g} must be positive"
     if dt > limit * (1 + 1e-9):
@@ -130,18 +139,44 @@ def time_step_status(g: torch.Tensor, *, alpha: float, beta: float, gamma: float
     return limit, None
 
 
+def network_speeds(image: np.ndarray, model) -> tuple[torch.Tensor, torch.Tensor]:
+    """The speed maps α(x) and g(x) a trained speed-map LSN predicts for an ``(H, W)`` slice.
+
+    The slice is resampled to the size the network was trained on (its
+    ``preprocessing``) and the maps back to the slice's size.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray
+        A slice windowed to [-1, 1].
+    model : SpeedMapLSN
+        The network (its ``speed_maps``); put in eval mode.
+
+    Returns
+    -------
+    alpha, g : (1, 1, H, W) float32 Tensor
+    """
+    x = torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None]
+    trained = getattr(model, "preprocessing", None)
+    size = x.shape[-2:] if trained is None else (trained.size, trained.size)
+    with torch.no_grad():
+        _, alpha, g = model.eval().speed_maps(resample(x, size))
+    return resample(alpha, x.shape[-2:]), resample(g, x.shape[-2:])
+
+
 def run_evolution(
     image: np.ndarray,
     u0: torch.Tensor,
     *,
-    alpha: float,
-    beta: float,
-    gamma: float,
-    dt: float,
+    alpha,
+    beta,
+    gamma,
+    dt: float | str,
     num_iter: int,
     sigma: float = 1.0,
     kappa: float = 0.04,
     lam: float = 3.0,
+    g: torch.Tensor | None = None,
     mask: np.ndarray | None = None,
     max_frames: int = 100,
 ) -> Evolution:
@@ -153,12 +188,16 @@ def run_evolution(
         The slice.
     u0 : (1, 1, H, W) or (H, W) Tensor
         Initial level set (see :func:`bubbles_from_clicks`).
-    alpha, beta, gamma, dt : float
-        Weights of Eq. 1 and the time step (checked against the CFL limit).
+    alpha, beta, gamma : float or (1, 1, H, W) Tensor
+        Weights of Eq. 1: numbers, or maps (see :func:`network_speeds`).
+    dt : float or "auto"
+        The time step (checked against the CFL limit), or 0.9 times that limit.
     num_iter : int
         Number of steps.
     sigma, kappa, lam : float
         Edge function settings.
+    g : (1, 1, H, W) Tensor, optional
+        An edge map to use instead of ITK-SNAP's edge function of ``image``.
     mask : (H, W) array, optional
         Label for the Dice of each frame.
     max_frames : int
@@ -175,7 +214,9 @@ def run_evolution(
     """
     u0 = torch.as_tensor(u0, dtype=torch.float32)
     u0 = u0[None, None] if u0.ndim == 2 else u0
-    g = edge_map(image, sigma=sigma, kappa=kappa, lam=lam)
+    g = edge_map(image, sigma=sigma, kappa=kappa, lam=lam) if g is None else g
+    if dt == "auto":
+        dt = 0.9 * time_step_status(g, alpha=alpha, beta=beta, gamma=gamma, dt=1.0)[0]
     limit, problem = time_step_status(g, alpha=alpha, beta=beta, gamma=gamma, dt=dt)
     if problem:
         raise InputError(problem)
@@ -226,6 +267,12 @@ def playground_figure(image: np.ndarray, mask: np.ndarray | None = None, *, titl
     return fig
 
 
+def _bundled() -> tuple[str, ...]:
+    from ..models import bundled_names
+
+    return bundled_names()
+
+
 def _slider(description, value, low, high, step, fmt=".2f"):
     return widgets.FloatSlider(value=value, min=low, max=high, step=step, description=description,
                                readout_format=fmt, continuous_update=False, style={"description_width": "90px"})
@@ -237,7 +284,9 @@ class LevelSetPlayground:
     Parameters
     ----------
     source : str or path
-        ``"phantom"`` (default) or a LiTS folder / CSV (see :func:`lsn_explorer.data.load_volumes`).
+        ``"phantom"`` (default), ``"sample"`` (the real CT, fetched once) or a LiTS
+        folder / CSV (see :func:`lsn_explorer.data.load_volumes`). The "Data" menu
+        switches between the phantom and the real CT.
     size : int, optional
         In-plane size of the slices; default the preset's ``image_size`` (128 quick, 256 paper).
 
@@ -254,15 +303,23 @@ class LevelSetPlayground:
     """
 
     def __init__(self, source: str = "phantom", *, size: int | None = None) -> None:
-        from ..data import PreprocessSettings, load_volumes
+        from ..data import PreprocessSettings
         from ..presets import get_preset
 
         size = get_preset().image_size if size is None else int(size)
-        self._volumes = load_volumes(source, settings=PreprocessSettings(size=size))
+        settings = PreprocessSettings(size=size)
+        self._volumes = load_source(source, settings)
+        self._source = SourcePicker(lambda name, progress: load_source(name, settings, progress), self._set_volumes,
+                                    source=source)
         self.result: Evolution | None = None
         self._clicks: list[tuple[float, float]] = []
-        self._volume = widgets.Dropdown(options=[(f"volume {v.dataid}", i) for i, v in enumerate(self._volumes)],
-                                        value=0, description="Volume")
+        self._network = None  # the bundled speed-map LSN, loaded on first use
+        self._maps: dict = {}  # (volume, slice) -> its α and g maps
+        self._speeds = widgets.ToggleButtons(
+            options=[("Eq. 1 weights", "weights")] + ([("speeds from the trained network", "network")]
+                                                      if "speed-map-lsn" in _bundled() else []),
+            value="weights", description="Speeds", style={"description_width": "90px", "button_width": "230px"})
+        self._volume = volume_menu(self._volumes)
         self._slice = widgets.IntSlider(description="Slice", min=0, max=0, continuous_update=False)
         self._alpha = _slider("α balloon", 1.0, -2.0, 3.0, 0.1)
         self._beta = _slider("β curvature", 0.2, 0.0, 2.0, 0.05)
@@ -315,15 +372,29 @@ class LevelSetPlayground:
         return list(self._clicks)
 
     def _params(self) -> dict:
+        """The solver's arguments: the sliders', or the network's maps (and dt from the CFL limit)."""
+        if self._speeds.value == "network":
+            alpha, g = self._network_maps()
+            return dict(alpha=alpha, beta=self._network.config["beta"], gamma=0.0, dt="auto", g=g)
         return dict(alpha=self._alpha.value, beta=self._beta.value, gamma=self._gamma.value, dt=self._dt.value,
                     sigma=self._sigma.value, kappa=self._kappa.value, lam=self._lam.value)
+
+    def _network_maps(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._network is None:
+            from ..models import bundled_model
+
+            self._network = bundled_model("speed-map-lsn")
+        key = (self._volume.value, self._slice.value)
+        if key not in self._maps:
+            self._maps[key] = network_speeds(self.image, self._network)
+        return self._maps[key]
 
     # ------------------------------------------------------------------ wiring
 
     def _wire(self) -> None:
         self._volume.observe(self._on_volume, names="value")
         self._slice.observe(self._on_slice, names="value")
-        for w in (self._alpha, self._beta, self._gamma, self._dt, self._sigma, self._kappa, self._lam):
+        for w in (self._alpha, self._beta, self._gamma, self._dt, self._sigma, self._kappa, self._lam, self._speeds):
             w.observe(self._on_params, names="value")
         self._frame.observe(self._on_frame, names="value")
         self._run.on_click(lambda _: self.run())
@@ -333,11 +404,12 @@ class LevelSetPlayground:
 
     def _layout(self) -> widgets.Widget:
         controls = widgets.VBox([
-            self._alpha, self._beta, self._gamma, self._dt, self._cfl, widgets.HTML("<b>edge function g</b>"),
+            self._speeds, self._alpha, self._beta, self._gamma, self._dt, self._cfl, widgets.HTML("<b>edge function g</b>"),
             self._sigma, self._kappa, self._lam, self._iterations, self._radius, widgets.HBox([self._run, self._clear]),
         ], layout=widgets.Layout(width="380px"))
         player = widgets.HBox([self._play, self._step, self._rewind, self._frame])
         return widgets.VBox([
+            self._source.widget,
             widgets.HBox([self._volume, self._slice]),
             widgets.HBox([self._figure, controls]),
             player, self._dice, self._status,
@@ -367,11 +439,10 @@ class LevelSetPlayground:
 
     def run(self) -> Evolution | None:
         """Evolve the bubbles with the current settings; show frame 0 and the Dice."""
-        p = self._params()
         try:
             u0 = bubbles_from_clicks(self.image.shape, self._clicks, radius=self._radius.value)
-            result = run_evolution(self.image, u0, num_iter=self._iterations.value, mask=self.mask, **p)
-        except InputError as error:
+            result = run_evolution(self.image, u0, num_iter=self._iterations.value, mask=self.mask, **self._params())
+        except LsnExplorerError as error:
             self._status.value = f"<span style='color:#c00'>{error}</span>"
             return None
         self._set_result(result)
@@ -405,6 +476,12 @@ class LevelSetPlayground:
         if points.xs:
             self.place_bubble(float(points.ys[0]), float(points.xs[0]))
 
+    def _set_volumes(self, volumes) -> None:
+        """Play on another data set (from the "Data" menu)."""
+        self._volumes, self._maps = volumes, {}
+        fill_volume_menu(self._volume, volumes)
+        self._on_volume()
+
     def _select_volume(self) -> bool:
         """Show the slice of the chosen volume with the most liver; True if the slice index changed."""
         v = self._volumes[self._volume.value]
@@ -433,6 +510,13 @@ class LevelSetPlayground:
                               "click inside the liver (green) to place bubbles")
 
     def _on_params(self, change=None) -> None:
+        network = self._speeds.value == "network"
+        for w in (self._alpha, self._beta, self._gamma, self._dt, self._sigma, self._kappa, self._lam):
+            w.disabled = network
+        if network:
+            self._cfl.value = ("speeds α(x), g(x) from the bundled speed-map LSN; "
+                               "dt = 0.9 × this slice's CFL limit")
+            return
         p = self._params()
         g = edge_map(self.image, sigma=p["sigma"], kappa=p["kappa"], lam=p["lam"])
         limit, problem = time_step_status(g, alpha=p["alpha"], beta=p["beta"], gamma=p["gamma"], dt=p["dt"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from ..data import PreprocessSettings, load_volumes
+from ..data import PreprocessSettings
 from ..viz.slices import slice_figure
+from .sources import SourcePicker, fill_volume_menu, load_source, volume_menu
 
 __all__ = ["SliceBrowser"]
 
@@ -17,7 +18,9 @@ class SliceBrowser:
     Parameters
     ----------
     source : str or path
-        ``"phantom"`` (default: the bundled phantom CT), a LiTS folder or a CSV.
+        ``"phantom"`` (default: the bundled phantom CT), ``"sample"`` (the real CT,
+        fetched once), a LiTS folder or a CSV. The "Data" menu switches between the
+        phantom and the real CT.
     size : int
         In-plane size the slices are shown at (default 256).
 
@@ -27,20 +30,20 @@ class SliceBrowser:
     """
 
     def __init__(self, source: str = "phantom", *, size: int = 256) -> None:
-        self._volumes = load_volumes(source, settings=PreprocessSettings(size=size, slices="all"))
-        self._volume = widgets.Dropdown(
-            options=[(f"volume {v.dataid}", index) for index, v in enumerate(self._volumes)],
-            value=0,
-            description="Volume",
-        )
+        self._settings = PreprocessSettings(size=size, slices="all")
+        self._volumes = load_source(source, self._settings)
+        self._source = SourcePicker(lambda name, progress: load_source(name, self._settings, progress), self._set_volumes,
+                                    source=source)
+        self._volume = volume_menu(self._volumes)
         self._slice = widgets.IntSlider(description="Slice", min=0, continuous_update=True)
         self._status = widgets.HTML()
+        self._status.add_class("slice-status")
         self._figure = go.FigureWidget(self._current_figure())
         self._volume.observe(self._on_volume, names="value")
         self._slice.observe(self._on_slice, names="value")
         self._on_volume()
         self.widget = widgets.VBox(
-            [widgets.HBox([self._volume, self._slice]), self._status, self._figure],
+            [self._source.widget, widgets.HBox([self._volume, self._slice]), self._status, self._figure],
             layout=widgets.Layout(width="720px"),
         )
 
@@ -53,6 +56,12 @@ class SliceBrowser:
     def slice(self) -> int:
         """Index of the slice shown now, within the volume."""
         return self._slice.value
+
+    def _set_volumes(self, volumes) -> None:
+        """Show another data set (from the "Data" menu)."""
+        self._volumes = volumes
+        fill_volume_menu(self._volume, volumes)
+        self._on_volume()
 
     def _current_figure(self) -> go.Figure:
         volume, z = self.volume, min(self._slice.value, self.volume.num_slices - 1)

@@ -22,7 +22,7 @@ from typing import Iterator
 
 __all__ = [
     "CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "launch_chromium",
-    "SCATTER", "DETAIL_TITLE", "SCATTER_TITLE", "SCATTER_DRAWN", "APP_DRAWN", "CLICKABLE_KERNELS",
+    "SCATTER", "DETAIL_TITLE", "SCATTER_TITLE", "SCATTER_DRAWN", "APP_DRAWN", "CLICKABLE_KERNELS", "select_real_ct",
 ]
 
 CHROMIUM_FLAGS = (
@@ -162,3 +162,29 @@ CLICKABLE_KERNELS = """() => {
   }
   return out.sort((a, b) => b.gap - a.gap);
 }""" % SCATTER
+
+
+def select_real_ct(page, *, timeout_ms: int = 240_000) -> None:
+    """Choose the real CT in an app's "Data" menu and wait until it is shown (fetched on first use).
+
+    Parameters
+    ----------
+    page : playwright.sync_api.Page
+        A page showing a served app with a :class:`~lsn_explorer.apps.sources.SourcePicker`;
+        the first "Data" dropdown on it is used.
+    timeout_ms : int
+        Milliseconds to wait for the real CT's note
+        (:data:`~lsn_explorer.apps.sources.SAMPLE_NOTE`) in the status line, which
+        appears once the sample is loaded and shown. Default 240 000 (a first fetch
+        downloads about 38 MB).
+
+    Raises
+    ------
+    playwright.sync_api.TimeoutError
+        The page has no "Data" dropdown, or the note did not appear in time (for
+        example, the sample could not be fetched and the status line says why).
+    """
+    from .sources import SAMPLE_NOTE, SOURCES
+
+    page.locator(".source-picker select").first.select_option(label=SOURCES["sample"])
+    page.wait_for_selector(f"text={SAMPLE_NOTE[:40]}", timeout=timeout_ms)

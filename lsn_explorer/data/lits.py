@@ -6,7 +6,9 @@ A *source* is one of
   flat or in the LiTS sub-folders ``TrainingBatch1/`` and ``TrainingBatch2/``;
 - a CSV file with the header ``dataid,image,label`` (the authors'
   ``trainingdata.csv``); paths are relative to the CSV's folder or absolute;
-- the string ``"phantom"``: the default phantom data set, generated on first use.
+- the string ``"phantom"``: the default phantom data set, generated on first use;
+- the string ``"sample"``: one real abdominal CT, fetched once from the package
+  registry (see :mod:`lsn_explorer.data.sample`).
 
 Nothing here reads voxel data; :func:`lsn_explorer.data.loading.load_volumes`
 does that.
@@ -23,7 +25,10 @@ from pathlib import Path
 
 from ..errors import DataFileError, MissingDataError
 
-__all__ = ["Case", "find_cases", "LITS_SUBFOLDERS"]
+__all__ = ["Case", "find_cases", "named_source", "NAMED_SOURCES", "LITS_SUBFOLDERS"]
+
+#: Data sources named by a word instead of a path.
+NAMED_SOURCES = ("phantom", "sample")
 
 #: Sub-folders of the LiTS training release searched besides the folder itself.
 LITS_SUBFOLDERS = ("TrainingBatch1", "TrainingBatch2")
@@ -50,6 +55,19 @@ class Case:
     label_path: Path
 
 
+def named_source(source: str | os.PathLike) -> str | os.PathLike:
+    """The folder behind ``"phantom"`` (generated on first use) or ``"sample"`` (fetched on first use); other sources unchanged."""
+    if isinstance(source, str) and source == "phantom":
+        from .phantom import default_phantom_dir
+
+        return default_phantom_dir()
+    if isinstance(source, str) and source == "sample":
+        from .sample import fetch_sample
+
+        return fetch_sample()
+    return source
+
+
 def find_cases(source: str | os.PathLike) -> list[Case]:
     """List the cases of a data set, sorted by ``dataid``.
 
@@ -57,7 +75,7 @@ def find_cases(source: str | os.PathLike) -> list[Case]:
     ----------
     source : str or path-like
         A folder (flat or ``TrainingBatch1/``, ``TrainingBatch2/`` layout,
-        ``.nii`` or ``.nii.gz``), a CSV ``dataid,image,label``, or ``"phantom"``.
+        ``.nii`` or ``.nii.gz``), a CSV ``dataid,image,label``, ``"phantom"`` or ``"sample"``.
 
     Returns
     -------
@@ -79,15 +97,11 @@ def find_cases(source: str | os.PathLike) -> list[Case]:
     >>> cases[0].image_path.name  # doctest: +SKIP
     'volume-0.nii.gz'
     """
-    if isinstance(source, str) and source == "phantom":
-        from .phantom import default_phantom_dir
-
-        source = default_phantom_dir()
-    path = Path(source).expanduser()
+    path = Path(named_source(source)).expanduser()
     if not path.exists():
         raise MissingDataError(
             f"data source {str(path)!r} does not exist; expected a folder of LiTS "
-            "volume-N.nii[.gz] / segmentation-N.nii[.gz] files, a CSV dataid,image,label, or 'phantom'"
+            "volume-N.nii[.gz] / segmentation-N.nii[.gz] files, a CSV dataid,image,label, 'phantom' or 'sample'"
         )
     if path.is_dir():
         return _cases_from_folder(path.resolve())

@@ -89,7 +89,7 @@ def load_volumes(
     ----------
     source : str or path-like
         A folder (flat or ``TrainingBatch1/2``, ``.nii`` or ``.nii.gz``), a CSV
-        ``dataid,image,label``, or ``"phantom"``; see :func:`find_cases`.
+        ``dataid,image,label``, ``"phantom"`` or ``"sample"``; see :func:`find_cases`.
     settings : PreprocessSettings, optional
         Window, in-plane size, target and slice selection; default
         ``PreprocessSettings()`` (HU [-100, 400] -> [-1, 1], 256 px,
