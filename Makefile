@@ -21,6 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-app
 
 app: $(VENV)/.installed-app
+	@$(BIN)/python -m lsn_explorer.apps.serving --port=$(PORT)
 	$(BIN)/voila apps/kernel_explorer.ipynb --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser
 
 test: $(VENV)/.installed-test

@@ -18,10 +18,10 @@ import sys
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator, Sequence
 
 __all__ = [
-    "CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "launch_chromium",
+    "CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "voila_kernels", "launch_chromium",
     "SCATTER", "DETAIL_TITLE", "SCATTER_TITLE", "SCATTER_DRAWN", "APP_DRAWN", "CLICKABLE_KERNELS", "select_real_ct",
 ]
 
@@ -53,7 +53,8 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve_voila(notebook: str | os.PathLike, *, port: int | None = None, timeout: float = 120.0,
-                env: dict | None = None, log_path: str | os.PathLike | None = None) -> Iterator[str]:
+                env: dict | None = None, log_path: str | os.PathLike | None = None,
+                args: Sequence[str] = ()) -> Iterator[str]:
     """Serve ``notebook`` with Voila on 127.0.0.1 and yield its URL once ``/api`` answers.
 
     Parameters
@@ -68,6 +69,9 @@ def serve_voila(notebook: str | os.PathLike, *, port: int | None = None, timeout
         Extra environment variables for the server.
     log_path : path, optional
         File that receives the server's output (default: discarded).
+    args : sequence of str, optional
+        Extra command-line options for Voila, e.g. ``["--ClassroomKernelManager.max_kernels=2"]``
+        over the repository's ``voila.json``.
 
     Yields
     ------
@@ -75,7 +79,8 @@ def serve_voila(notebook: str | os.PathLike, *, port: int | None = None, timeout
         ``http://127.0.0.1:<port>/``. The server is stopped (by its PID) on exit.
     """
     port = port or free_port()
-    command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+    command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+               *args]
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
@@ -94,6 +99,22 @@ def serve_voila(notebook: str | os.PathLike, *, port: int | None = None, timeout
             process.wait()
         if log_path:
             log.close()
+
+
+def voila_kernels(url: str) -> int:
+    """How many kernels the Voila server at ``url`` (from :func:`serve_voila`) runs now.
+
+    Voila does not expose Jupyter's kernels API, so this counts the kernel processes
+    that are children of the server listening on ``url``'s port.
+    """
+    import psutil
+
+    port = urllib.parse.urlsplit(url).port
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "voila" in cmdline and f"--port={port}" in cmdline:
+            return sum("ipykernel_launcher" in " ".join(child.cmdline()) for child in process.children(recursive=True))
+    raise RuntimeError(f"no Voila server found on port {port}")
 
 
 def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> None:

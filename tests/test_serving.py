@@ -1,0 +1,69 @@
+"""Serving a class: the repository's voila.json, a kernel ceiling with a friendly page, culling of closed tabs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from lsn_explorer.apps.serving import FULL_REASON, ClassroomKernelManager, serving_limits
+from lsn_explorer.apps.testing import serve_voila, voila_kernels
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "apps" / "kernel_explorer.ipynb"
+
+
+def _wait_until(condition, timeout: float, interval: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+def test_voila_json_preheats_caps_and_culls_with_our_kernel_manager():
+    config = json.loads((REPO / "voila.json").read_text())
+    voila = config["VoilaConfiguration"]
+    assert voila["preheat_kernel"] and voila["default_pool_size"] >= 1
+    assert voila["multi_kernel_manager_class"] == f"{ClassroomKernelManager.__module__}.ClassroomKernelManager"
+    manager = config["ClassroomKernelManager"]
+    assert manager["max_kernels"] > voila["default_pool_size"] and manager["cull_idle_timeout"] > 0
+    assert manager["cull_connected"] is False  # a student reading an open tab keeps the kernel
+    line = serving_limits(config)
+    assert f"at most {manager['max_kernels']} kernels" in line and f"{manager['cull_idle_timeout']} s idle" in line
+
+
+@pytest.mark.browser
+def test_a_closed_tab_frees_its_kernel_and_the_pool_stays(browser, tmp_path):
+    short = ["--ClassroomKernelManager.cull_idle_timeout=4", "--ClassroomKernelManager.cull_interval=2"]
+    with serve_voila(APP, log_path=tmp_path / "voila.log", args=short) as url:
+        assert _wait_until(lambda: voila_kernels(url) == 1, 60), "the pool's pre-heated kernel did not start"
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url, timeout=120_000)
+        page.wait_for_selector(".widget-dropdown", timeout=120_000)
+        assert _wait_until(lambda: voila_kernels(url) == 2, 60), "the used kernel was not replaced in the pool"
+        context.close()
+        # culled within timeout + interval (+ slack), while the idle pre-heated kernel is kept
+        assert _wait_until(lambda: voila_kernels(url) == 1, 4 + 2 + 15), f"{voila_kernels(url)} kernels left"
+        time.sleep(8)  # past another idle timeout: the pool's kernel is still there
+        assert voila_kernels(url) == 1
+
+
+@pytest.mark.browser
+def test_a_full_server_answers_with_a_friendly_page(browser, tmp_path):
+    with serve_voila(APP, log_path=tmp_path / "voila.log", args=["--ClassroomKernelManager.max_kernels=1"]) as url:
+        assert _wait_until(lambda: voila_kernels(url) == 1, 60)
+        context = browser.new_context()
+        first = context.new_page()
+        first.goto(url, timeout=120_000)
+        first.wait_for_selector(".widget-dropdown", timeout=120_000)  # the pre-heated kernel serves the first
+        second = context.new_page()
+        response = second.goto(url, timeout=120_000)
+        text = second.inner_text("body")
+        context.close()
+    assert response.status == 503
+    assert FULL_REASON in text and "Traceback" not in text
