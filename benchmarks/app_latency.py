@@ -31,23 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from lsn_explorer.apps.testing import (
-    APP_DRAWN, CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER, SCATTER_DRAWN, SCATTER_TITLE, launch_chromium, serve_voila,
+    APP_DRAWN, ARM_TIMER, CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER, SCATTER_DRAWN, SCATTER_TITLE, TIMER_DONE,
+    TIMER_SECONDS, launch_chromium, serve_voila,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "apps" / "kernel_explorer.ipynb"
 TARGETS = {"cold start": 15.0, "pre-heated visit": 3.0, "layer change": 0.300, "kernel click": 0.200}
 
-_ARM = """([expression, prefix]) => {
-  const text = new Function('return ' + expression);
-  window.__done = null;
-  window.__t0 = performance.now();
-  const iv = setInterval(() => {
-    let t = null;
-    try { t = text(); } catch (e) {}
-    if (t && t.startsWith(prefix)) { window.__done = performance.now(); clearInterval(iv); }
-  }, 2);
-}"""
 
 def _open(browser, url):
     context = browser.new_context(viewport={"width": 1280, "height": 1500})
@@ -59,10 +50,10 @@ def _open(browser, url):
 
 def _timed(page, expression, prefix, action) -> float:
     """Seconds from just before ``action()`` until the JS ``expression`` (a text) starts with ``prefix``."""
-    page.evaluate(_ARM, [expression, prefix])
+    page.evaluate(ARM_TIMER, [expression, prefix])
     action()
-    page.wait_for_function("window.__done !== null", timeout=30_000, polling=5)
-    return page.evaluate("window.__done - window.__t0") / 1000.0
+    page.wait_for_function(TIMER_DONE, timeout=30_000, polling=5)
+    return page.evaluate(TIMER_SECONDS)
 
 
 def _layer_changes(page, n_layers: int, count: int) -> list[float]:

@@ -53,6 +53,8 @@ def test_binder_installs_this_package_and_opens_the_app():
     assert not any(isinstance(d, dict) for d in env["dependencies"]), "no second dependency list"
     post_build = (REPO / "binder" / "postBuild").read_text()
     assert "pip install" in post_build and " -e ." in post_build
+    cpu_torch = post_build.find("download.pytorch.org/whl/cpu")
+    assert 0 <= cpu_torch < post_build.find(" -e ."), "the CPU build of torch goes in before the package pulls CUDA's"
     assert "voila/render/apps/kernel_explorer.ipynb" in (REPO / "binder" / "README.md").read_text()
     assert "voila/render/apps/kernel_explorer.ipynb" in (REPO / "README.md").read_text()
 

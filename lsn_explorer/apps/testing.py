@@ -21,8 +21,9 @@ from pathlib import Path
 from collections.abc import Iterator, Sequence
 
 __all__ = [
-    "CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "voila_kernels", "launch_chromium",
+    "CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "voila_kernels", "voila_kernel_processes", "launch_chromium",
     "SCATTER", "DETAIL_TITLE", "SCATTER_TITLE", "SCATTER_DRAWN", "APP_DRAWN", "CLICKABLE_KERNELS", "select_real_ct",
+    "ARM_TIMER", "TIMER_DONE", "TIMER_SECONDS",
 ]
 
 CHROMIUM_FLAGS = (
@@ -101,20 +102,35 @@ def serve_voila(notebook: str | os.PathLike, *, port: int | None = None, timeout
             log.close()
 
 
-def voila_kernels(url: str) -> int:
-    """How many kernels the Voila server at ``url`` (from :func:`serve_voila`) runs now.
+def voila_kernel_processes(url: str) -> list:
+    """The kernel processes of the Voila server at ``url`` (from :func:`serve_voila`), as ``psutil.Process``.
 
-    Voila does not expose Jupyter's kernels API, so this counts the kernel processes
-    that are children of the server listening on ``url``'s port.
+    Voila does not expose Jupyter's kernels API, so these are found as the children of the
+    server listening on ``url``'s port.
+
+    Raises
+    ------
+    RuntimeError
+        No Voila server listens on that port.
     """
     import psutil
 
-    port = urllib.parse.urlsplit(url).port
+    port = f"--port={urllib.parse.urlsplit(url).port}"
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if "voila" in cmdline and f"--port={port}" in cmdline:
-            return sum("ipykernel_launcher" in " ".join(child.cmdline()) for child in process.children(recursive=True))
-    raise RuntimeError(f"no Voila server found on port {port}")
+        if "voila" in cmdline and port in cmdline:
+            kernels = []
+            for child in process.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):  # a kernel that ended meanwhile
+                    if "ipykernel_launcher" in " ".join(child.cmdline()):
+                        kernels.append(child)
+            return kernels
+    raise RuntimeError(f"no Voila server found with {port}")
+
+
+def voila_kernels(url: str) -> int:
+    """How many kernels the Voila server at ``url`` runs now (see :func:`voila_kernel_processes`)."""
+    return len(voila_kernel_processes(url))
 
 
 def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> None:
@@ -154,6 +170,22 @@ def launch_chromium(playwright, *, executable_path: str | None = None):
 
 # Page probes of the kernel explorer (selectors and JavaScript), shared by its browser
 # tests and its latency benchmark.
+# A stopwatch inside the page, so a browser driver's round trips do not count: evaluate
+# ARM_TIMER with [JS expression giving a text, prefix], act, wait for TIMER_DONE, read TIMER_SECONDS
+# (seconds from arming until the text started with the prefix; polled every 2 ms).
+ARM_TIMER = """([expression, prefix]) => {
+  const text = new Function('return ' + expression);
+  window.__done = null;
+  window.__t0 = performance.now();
+  const iv = setInterval(() => {
+    let t = null;
+    try { t = text(); } catch (e) {}
+    if (t && t.startsWith(prefix)) { window.__done = performance.now(); clearInterval(iv); }
+  }, 2);
+}"""
+TIMER_DONE = "window.__done !== null"
+TIMER_SECONDS = "(window.__done - window.__t0) / 1000"
+
 SCATTER = ".kx-scatter.js-plotly-plot"
 DETAIL_TITLE = "document.querySelector('.kx-detail-title').innerText"
 SCATTER_TITLE = "document.querySelector('.kx-scatter.js-plotly-plot').layout.title.text"
