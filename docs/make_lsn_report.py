@@ -44,8 +44,8 @@ def source_term(test) -> None:
     print("### LSN-G's balloon layers with a perfect edge map (g = 0.05 in the liver, 1 outside), u0 ~ U[0,1)\n")
     print("| α | upwind \\|∇u\\| (ours) | central \\|∇u\\| (the authors' code) |\n|---|---|---|")
     g = torch.where(test.masks > 0.5, 0.05, 1.0)
-    u0 = LearnedEdgeLSN().initial(test.images)
-    steps, dt = LearnedEdgeLSN().config["num_steps"], LearnedEdgeLSN().config["dt"]
+    net = LearnedEdgeLSN()
+    u0, steps, dt = net.initial(test.images), net.config["num_steps"], net.config["dt"]
     for alpha in (-1.0, -2.0, -4.0, -8.0):
         cells = []
         for scheme in ("upwind", "central"):

@@ -573,7 +573,6 @@ def train_command(
     Path
         The run folder (``config.json``, ``history.csv``, ``best.pt``, ``last.pt``).
     """
-    from .data.volume import PreprocessSettings
     from .presets import get_preset
 
     p = get_preset(preset)
@@ -596,6 +595,5 @@ def train_command(
     return fit(
         net, train, valid, out=out, epochs=n_epochs, batch_size=p.batch_size, lr=recipe.lr,
         clip_grad_norm=recipe.clip_grad_norm, seed=seed, device=device, resume=resume, config=config,
-        resume_hint=hint, preprocessing=PreprocessSettings(size=p.image_size),
-        augment=Augmentation() if augment else None,
+        resume_hint=hint, augment=Augmentation() if augment else None,
     )

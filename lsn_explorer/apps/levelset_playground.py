@@ -215,9 +215,9 @@ def run_evolution(
     u0 = torch.as_tensor(u0, dtype=torch.float32)
     u0 = u0[None, None] if u0.ndim == 2 else u0
     g = edge_map(image, sigma=sigma, kappa=kappa, lam=lam) if g is None else g
+    limit, problem = time_step_status(g, alpha=alpha, beta=beta, gamma=gamma, dt=1.0 if dt == "auto" else dt)
     if dt == "auto":
-        dt = 0.9 * time_step_status(g, alpha=alpha, beta=beta, gamma=gamma, dt=1.0)[0]
-    limit, problem = time_step_status(g, alpha=alpha, beta=beta, gamma=gamma, dt=dt)
+        dt, problem = 0.9 * limit, None
     if problem:
         raise InputError(problem)
     every = max(1, -(-int(num_iter) // int(max_frames)))
@@ -267,12 +267,6 @@ def playground_figure(image: np.ndarray, mask: np.ndarray | None = None, *, titl
     return fig
 
 
-def _bundled() -> tuple[str, ...]:
-    from ..models import bundled_names
-
-    return bundled_names()
-
-
 def _slider(description, value, low, high, step, fmt=".2f"):
     return widgets.FloatSlider(value=value, min=low, max=high, step=step, description=description,
                                readout_format=fmt, continuous_update=False, style={"description_width": "90px"})
@@ -304,6 +298,7 @@ class LevelSetPlayground:
 
     def __init__(self, source: str = "phantom", *, size: int | None = None) -> None:
         from ..data import PreprocessSettings
+        from ..models import bundled_names
         from ..presets import get_preset
 
         size = get_preset().image_size if size is None else int(size)
@@ -317,7 +312,7 @@ class LevelSetPlayground:
         self._maps: dict = {}  # (volume, slice) -> its α and g maps
         self._speeds = widgets.ToggleButtons(
             options=[("Eq. 1 weights", "weights")] + ([("speeds from the trained network", "network")]
-                                                      if "speed-map-lsn" in _bundled() else []),
+                                                      if "speed-map-lsn" in bundled_names() else []),
             value="weights", description="Speeds", style={"description_width": "90px", "button_width": "230px"})
         self._volume = volume_menu(self._volumes)
         self._slice = widgets.IntSlider(description="Slice", min=0, max=0, continuous_update=False)

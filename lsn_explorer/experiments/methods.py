@@ -51,6 +51,10 @@ class Method:
     config: dict = field(default_factory=dict, hash=False)
     columns: tuple = field(default=())
 
+    def model_config(self, preset, overrides: dict | None = None) -> dict:
+        """Its model's constructor arguments under ``preset``: the recipe's, then :attr:`config`, then ``overrides``."""
+        return {**recipe_for(self.model, preset).config, **self.config, **(overrides or {})}
+
     @classmethod
     def for_model(cls, name: str) -> "Method":
         """A method for any registered model: one column, its name, on the held-out volumes."""
@@ -115,7 +119,7 @@ def table_columns(methods: Sequence[Method]) -> list[str]:
     return ["levelset"] + [column for m in methods for column, _ in m.columns]
 
 
-def parameter_counts(methods: Sequence[Method], preset) -> dict[str, int]:
+def parameter_counts(methods: Sequence[Method], preset, configs: dict | None = None) -> dict[str, int]:
     """Trainable parameters of the network behind each column (the level set has none).
 
     Parameters
@@ -123,6 +127,8 @@ def parameter_counts(methods: Sequence[Method], preset) -> dict[str, int]:
     methods : sequence of Method
     preset : Preset
         Its recipes give each model's constructor arguments.
+    configs : dict, optional
+        ``{method key: constructor arguments}`` over the recipes, as the networks were trained.
 
     Returns
     -------
@@ -131,7 +137,7 @@ def parameter_counts(methods: Sequence[Method], preset) -> dict[str, int]:
     """
     counts = {"levelset": 0}
     for m in methods:
-        net = build_model(m.model, {**recipe_for(m.model, preset).config, **m.config})
+        net = build_model(m.model, m.model_config(preset, (configs or {}).get(m.key)))
         n = sum(p.numel() for p in net.parameters() if p.requires_grad)
         counts.update({column: n for column, _ in m.columns})
     return counts

@@ -120,7 +120,7 @@ def _network_part(run_dir: Path, method: Method, stacks: dict, *, preset, seed: 
     if (done := read_json(path)) is not None:
         return done
     recipe = recipe_for(method.model, preset)
-    config = {**recipe.config, **method.config, **config}
+    config = method.model_config(preset, config)
     train, valid = stacks["train"], stacks["valid"]
     epochs = recipe.epochs if epochs is None else epochs
     if not _trained(run_dir, epochs):
@@ -333,8 +333,7 @@ def run_table2(
         "methods": {m.key: {"model": m.model, "inputs": m.inputs, "columns": [c for c, _ in m.columns],
                             "recipe": {"epochs": epochs.get(m.key, recipe_for(m.model, p).epochs),
                                        "lr": recipe_for(m.model, p).lr,
-                                       "config": {**recipe_for(m.model, p).config, **m.config,
-                                                  **configs.get(m.key, {})}}}
+                                       "config": m.model_config(p, configs.get(m.key))}}
                     for m in chosen_methods},
     })
     real_stack = None if real_ct is None else stack_slices(
@@ -355,7 +354,7 @@ def run_table2(
         for method, part in parts.items():
             per_volume += [{"fold": index, "method": method, **row} for row in part["scores"]]
     table = _table(per_fold, chosen_methods)
-    params = parameter_counts(chosen_methods, p)
+    params = parameter_counts(chosen_methods, p, configs)
     _write_outputs(out, table, per_volume, chosen_methods, params)
     real = real_ct_table(real_scores) if real_scores else None
     if real is not None:

@@ -229,8 +229,10 @@ def cfl_time_step(
     a, b, c = (_abs_field(name, v, like) for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)))
     with torch.no_grad():
         g = g.detach()
-        gx, gy = central_gradient(g) if grad_g is None else (t.detach() for t in grad_g)
-        wave = c * (gx.abs() + gy.abs()) + math.sqrt(2.0) * a * g.abs()
+        wave = math.sqrt(2.0) * a * g.abs()
+        if not (isinstance(c, float) and c == 0.0):  # advection's wave speed needs ∇g
+            gx, gy = central_gradient(g) if grad_g is None else (t.detach() for t in grad_g)
+            wave = wave + c * (gx.abs() + gy.abs())
         diff = b * g.abs()
         rate = _per_image_max(wave, n) / dx + 4.0 * _per_image_max(diff, n) / dx**2
     return torch.where(rate > 0, cfl / rate, torch.full_like(rate, math.inf))

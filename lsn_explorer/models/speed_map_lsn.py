@@ -240,13 +240,13 @@ class SpeedMapLSN(nn.Module):
 
     def _steps(self, u, alpha, g, steps: int, iter_callback):
         c = self.config
-        speed, curv = alpha * g, c["beta"] * g
         # per-image CFL step, not differentiated; capped where the speeds vanish
         dt = cfl_time_step(g, alpha=alpha, beta=c["beta"], gamma=0.0, cfl=c["cfl"]).clamp(max=c["cfl"] / _MIN_RATE)
         dt = dt.to(u.dtype).view(-1, 1, 1, 1)
+        speed, curv = dt * alpha * g, dt * c["beta"] * g  # the same every step: scaled once
         zero = torch.zeros((), dtype=u.dtype, device=u.device)
         for _ in range(steps):
-            u = fused_gac_step(u, dt * speed, zero, zero, dt * curv).clamp(-c["band"], c["band"])
+            u = fused_gac_step(u, speed, zero, zero, curv).clamp(-c["band"], c["band"])
             if iter_callback is not None:
                 iter_callback(u)
         return u
