@@ -11,6 +11,7 @@ from TotalSegmentator's segmentation, a model's output. The phantom is the ``qui
 * noise: the standard deviation of HU minus its 5 x 5 in-plane mean inside the eroded liver;
 * texture: the standard deviation of the 5 x 5 in-plane mean inside the eroded liver (structure
   larger than the noise);
+* noise at 256²: the same, on the slices as loaded at 256² (window [-100, 400] HU back in HU);
 * g: ITK-SNAP's edge function (σ = 1 px, κ = 0.04, λ = 3) of the slices at 256², mean inside the
   eroded liver and on its boundary (the voxels where the label changes).
 """
@@ -46,6 +47,17 @@ def _liver_texture(hu: np.ndarray, liver: np.ndarray) -> tuple[float, float]:
     return float((hu - mean)[inside].std()), float(mean[inside].std())
 
 
+def _loaded_noise(volumes) -> float:
+    """Noise (HU) inside the eroded liver of slices loaded by ``load_volumes`` (window [-100, 400])."""
+    residuals = []
+    for v in volumes:
+        hu = v.image.astype(np.float64) * 250.0 + 150.0
+        mean = ndimage.uniform_filter(hu, size=(1, 5, 5))
+        core = ndimage.binary_erosion(v.mask > 0, structure=np.ones((1, 5, 5)))
+        residuals.append((hu - mean)[core])
+    return float(np.concatenate(residuals).std())
+
+
 def _g_stats(volumes) -> tuple[float, float]:
     inside, boundary = [], []
     for v in volumes:
@@ -69,7 +81,9 @@ def real_ct() -> dict:
     body = ndimage.binary_fill_holes(hu > -500)
     row["fat HU (HU -190…-30 in the body)"] = float(hu[body & (hu > -190) & (hu < -30)].mean())
     row["liver noise (HU)"], row["liver texture (HU)"] = _liver_texture(hu, organs == 5)
-    row["g inside the liver"], row["g on its boundary"] = _g_stats(load_volumes("sample", settings=PreprocessSettings(size=256)))
+    loaded = load_volumes("sample", settings=PreprocessSettings(size=256))
+    row["liver noise at 256² (HU)"] = _loaded_noise(loaded)
+    row["g inside the liver"], row["g on its boundary"] = _g_stats(loaded)
     return row
 
 
@@ -84,13 +98,15 @@ def phantom() -> dict:
         rows.append({"liver HU": float(hu[_eroded(label)].mean()), "noise": noise, "texture": texture,
                      "fat": float(hu[body & (hu > -190) & (hu < -30)].mean())})
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-    g_in, g_edge = _g_stats(load_volumes("phantom", settings=PreprocessSettings(size=256)))
+    loaded = load_volumes("phantom", settings=PreprocessSettings(size=256))
+    g_in, g_edge = _g_stats(loaded)
     return {
         "liver HU": mean["liver HU"],
         "spleen HU": "liver ± 10 (drawn)", "kidney HU": "liver + 15…45 (drawn)",
-        "muscle (paraspinal, psoas) HU": "40…60 (drawn)",
+        "muscle (paraspinal, psoas) HU": "20…55 (drawn)",
         "fat HU (HU -190…-30 in the body)": mean["fat"],
         "liver noise (HU)": mean["noise"], "liver texture (HU)": mean["texture"],
+        "liver noise at 256² (HU)": _loaded_noise(loaded),
         "g inside the liver": g_in, "g on its boundary": g_edge,
     }
 

@@ -9,7 +9,7 @@ exact:
 
 * air outside the body (-1000 HU) and -1024 outside the reconstruction circle;
 * a body outline (an ellipse with irregularities and a flat back on the table)
-  with skin, subcutaneous fat (~-100 HU) and a muscle wall (~50 HU);
+  with skin, subcutaneous fat (~-100 HU) and a muscle wall (20-55 HU);
 * a liver (60-110 HU, per volume) in the right upper abdomen whose cross
   section changes smoothly over z: it appears at the inferior tip of the right
   lobe, grows, gains a left lobe across the midline and shrinks to the dome;
@@ -24,7 +24,9 @@ exact:
   only inside the liver;
 * per-volume contrast (every organ's HU drawn per volume), partial-volume blur
   (anti-aliased edges, a Gaussian point-spread function in-plane and across
-  slices) and correlated Gaussian noise of 10-25 HU standard deviation.
+  slices) and correlated Gaussian noise of 8-16 HU standard deviation at
+  512 x 512, LiTS's size, averaged down like a real scan at smaller sizes
+  (4-8 HU at 256 x 256).
 
 Orientation
 -----------
@@ -74,10 +76,20 @@ __all__ = [
 ]
 
 #: Version of the generator; part of the cache folder name, bumped on any change.
-FORMAT = 1
+FORMAT = 2
 
 _FOV_MM = (330.0, 390.0)
 _SLICE_MM = (2.5, 3.0, 4.0, 5.0)
+
+
+def _noise_at_size(noise_512: float, size: int) -> float:
+    """Noise standard deviation (HU) of a ``size``-pixel slice whose 512-pixel version has ``noise_512``.
+
+    A scan reconstructed at 512² and loaded at a smaller size averages (512 / size)² pixels into one,
+    which divides uncorrelated noise by 512 / size. Generating the phantom at ``size`` with this
+    standard deviation gives it the noise a real 512² scan has once loaded at that size; larger sizes keep the 512² level.
+    """
+    return noise_512 * min(size / 512.0, 1.0)
 
 
 # ---------------------------------------------------------------------------
@@ -201,7 +213,7 @@ def _sample_anatomy(rng, height_mm):
         fat_mm=rng.uniform(8.0, 28.0),
         muscle_mm=rng.uniform(8.0, 14.0),
         hu_fat=rng.uniform(-115.0, -85.0),
-        hu_muscle=rng.uniform(40.0, 60.0),
+        hu_muscle=rng.uniform(20.0, 55.0),
         hu_liver=liver,
         hu_spleen=liver + rng.uniform(-10.0, 10.0),
         hu_myo=liver + rng.uniform(-10.0, 10.0),
@@ -216,7 +228,7 @@ def _sample_anatomy(rng, height_mm):
         hu_marrow=rng.uniform(150.0, 250.0),
         hu_disc=rng.uniform(70.0, 100.0),
         hu_lung=rng.uniform(-880.0, -820.0),
-        noise=rng.uniform(10.0, 25.0),
+        noise_512=rng.uniform(8.0, 16.0),
         # liver extent in relative height t in [0, 1] (0 = most inferior slice)
         t_lo=rng.uniform(0.04, 0.16),
         t_pk=rng.uniform(0.52, 0.66),
@@ -658,7 +670,7 @@ def phantom_volume(
     hu = ndimage.gaussian_filter(hu, sigma=(0.6, 0.6, 0.45), mode="nearest")
     noise = rng.standard_normal(hu.shape, dtype=np.float32)
     noise = ndimage.gaussian_filter(noise, sigma=(0.7, 0.7, 0.0))
-    noise *= p["noise"] / max(float(noise.std()), 1e-6)
+    noise *= _noise_at_size(p["noise_512"], size) / max(float(noise.std()), 1e-6)
     hu += noise
     # outside the reconstruction circle
     r2 = xs[:, None] ** 2 + (ys[None, :] + 15.0 * p["sc"]) ** 2
