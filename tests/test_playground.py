@@ -149,7 +149,9 @@ def test_speeds_from_the_trained_network_carry_a_bubble_to_the_liver_boundary():
     app._speeds.value = "network"
     assert app._alpha.disabled and "speed-map LSN" in app._cfl.value
     app.place_bubble(*bubble_centers(app.mask)[0][:2])
-    app._iterations.value = 150
+    # the network's g is low inside the liver (it was trained on a front coming from the border, which
+    # g slows down there), so a bubble grows at a fraction of the fastest speed: give it time
+    app._iterations.value = 800
     result = app.run()
     assert result is not None and result.dice[0] < 0.3
     assert result.dice[-1] > 0.85, f"the front stopped at Dice {result.dice[-1]:.3f}"
