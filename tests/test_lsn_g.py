@@ -18,7 +18,7 @@ def test_lsn_g_has_the_authors_46596_parameters_layer_by_layer():
     assert shapes == [(16, 1), (16, 16), (16, 16), (16, 16), (32, 16), (32, 32), (32, 32), (16, 32),
                       (16, 32), (16, 16), (16, 32), (1, 16)]  # (out, in): concatenations feed 32 channels
     assert all(float(conv.bias.detach().abs().max()) == 0 for conv in net.edge_net.convs)
-    weights = torch.cat([conv.weight.flatten() for conv in net.edge_net.convs])
+    weights = torch.cat([conv.weight.detach().flatten() for conv in net.edge_net.convs])
     assert float(weights.std()) == pytest.approx(0.05, rel=0.05)
     assert [n for n, part, _ in net.named_kernel_layers()] == [f"g_conv{k}" for k in range(1, 13)]
     assert (net.config["num_steps"], net.config["dt"], net.config["init"]) == (10, 0.05, "uniform")

@@ -6,12 +6,7 @@ volumes as the authors did; :func:`stack_slices` turns them into tensors.
 
 from __future__ import annotations
 
-from .folds import Fold, LeakySliceSplit, fold_table, leaky_slice_split, print_fold_table, volume_folds
-from .lits import Case, find_cases
-from .loading import check_settings, load_volume, load_volumes
-from .phantom import default_phantom_dir, write_phantom_dataset
-from .slices import SliceStack, stack_slices
-from .volume import PreprocessSettings, Volume
+from .._lazy import lazy_exports
 
 __all__ = [
     "Case",
@@ -32,3 +27,23 @@ __all__ = [
     "default_phantom_dir",
     "write_phantom_dataset",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Fold": "folds",
+    "LeakySliceSplit": "folds",
+    "fold_table": "folds",
+    "leaky_slice_split": "folds",
+    "print_fold_table": "folds",
+    "volume_folds": "folds",
+    "Case": "lits",
+    "find_cases": "lits",
+    "check_settings": "loading",
+    "load_volume": "loading",
+    "load_volumes": "loading",
+    "default_phantom_dir": "phantom",
+    "write_phantom_dataset": "phantom",
+    "SliceStack": "slices",
+    "stack_slices": "slices",
+    "PreprocessSettings": "volume",
+    "Volume": "volume",
+})

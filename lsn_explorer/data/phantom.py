@@ -62,7 +62,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from .._files import atomic_path, cache_dir
 from ..errors import InputError
@@ -652,6 +651,8 @@ def phantom_volume(
     height = dz * num_slices
     p = _sample_anatomy(rng, height)
     # world coordinates of the voxel centres (RAS+, mm); FOV centred 15 mm posterior of the body
+    from scipy import ndimage  # loads with the first volume: the app reads a shipped slice without it
+
     xs = (dx * (size - 1) / 2.0 - dx * np.arange(size)).astype(np.float32)
     ys = (dx * (size - 1) / 2.0 - 15.0 * p["sc"] - dx * np.arange(size)).astype(np.float32)
     hu = np.empty((size, size, num_slices), np.float32)

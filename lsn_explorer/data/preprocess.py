@@ -21,8 +21,6 @@ import warnings
 
 import nibabel as nib
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 __all__ = [
     "to_canonical",
@@ -177,6 +175,9 @@ def resize_image(image: np.ndarray, size: int) -> np.ndarray:
     """
     if image.shape[1:] == (size, size):
         return np.ascontiguousarray(image, dtype=np.float32)
+    import torch  # only a resize needs torch: reading and windowing a slice do not
+    import torch.nn.functional as F
+
     out = np.empty((image.shape[0], size, size), dtype=np.float32)
     with torch.no_grad():
         for start in range(0, image.shape[0], _RESIZE_CHUNK):

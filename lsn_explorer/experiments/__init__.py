@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from .levelset_column import LevelSetParams, bubble_centers, segment_slices, tune_levelset
-from .methods import COLUMN_TITLES, DEFAULT_METHODS, METHODS, Method, parameter_counts
-from .over_seeds import run_table2_seeds, table2_command
-from .paper import PAPER_TABLE2, TABLE2_COLUMNS
-from .table2 import Table2Result, format_table, run_table2
+from .._lazy import lazy_exports
 
 __all__ = [
     "LevelSetParams", "bubble_centers", "segment_slices", "tune_levelset", "PAPER_TABLE2", "TABLE2_COLUMNS",
     "COLUMN_TITLES", "DEFAULT_METHODS", "METHODS", "Method", "Table2Result", "format_table", "parameter_counts",
     "run_table2", "run_table2_seeds", "table2_command",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "LevelSetParams": "levelset_column",
+    "bubble_centers": "levelset_column",
+    "segment_slices": "levelset_column",
+    "tune_levelset": "levelset_column",
+    "COLUMN_TITLES": "methods",
+    "DEFAULT_METHODS": "methods",
+    "METHODS": "methods",
+    "Method": "methods",
+    "parameter_counts": "methods",
+    "run_table2_seeds": "over_seeds",
+    "table2_command": "over_seeds",
+    "PAPER_TABLE2": "paper",
+    "TABLE2_COLUMNS": "paper",
+    "Table2Result": "table2",
+    "format_table": "table2",
+    "run_table2": "table2",
+})

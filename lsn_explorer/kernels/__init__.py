@@ -10,14 +10,7 @@ Typical use::
 
 from __future__ import annotations
 
-from .canonical import canonicalize, dihedral_orbit
-from .cluster import KernelAtlas, LayerClusters, cluster_kernels, cluster_layers, k_scan
-from .collect import KernelSet, LayerInfo, collect_kernels, kernels_from_arrays, kernels_from_model, read_keras_h5
-from .identify import OPERATORS, STENCIL_CATALOGUE, Identification, Operator, identify_kernels, nearest_stencil
-from .moments import kernel_from_moments, moment_matrix
-from .project import PCA2, layer_pca, umap_cache_name, umap_embedding
-from .report import Atlas, analyze_kernels, kernels_command, layer_summary, precompute_umap
-from .spectrum import sorted_spectra, spectrum_labels
+from .._lazy import lazy_exports
 
 __all__ = [
     "KernelSet",
@@ -53,3 +46,38 @@ __all__ = [
     "kernels_command",
     "precompute_umap",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "canonicalize": "canonical",
+    "dihedral_orbit": "canonical",
+    "KernelAtlas": "cluster",
+    "LayerClusters": "cluster",
+    "cluster_kernels": "cluster",
+    "cluster_layers": "cluster",
+    "k_scan": "cluster",
+    "KernelSet": "collect",
+    "LayerInfo": "collect",
+    "collect_kernels": "collect",
+    "kernels_from_arrays": "collect",
+    "kernels_from_model": "collect",
+    "read_keras_h5": "collect",
+    "OPERATORS": "identify",
+    "STENCIL_CATALOGUE": "identify",
+    "Identification": "identify",
+    "Operator": "identify",
+    "identify_kernels": "identify",
+    "nearest_stencil": "identify",
+    "kernel_from_moments": "moments",
+    "moment_matrix": "moments",
+    "PCA2": "project",
+    "layer_pca": "project",
+    "umap_cache_name": "project",
+    "umap_embedding": "project",
+    "Atlas": "report",
+    "analyze_kernels": "report",
+    "kernels_command": "report",
+    "layer_summary": "report",
+    "precompute_umap": "report",
+    "sorted_spectra": "spectrum",
+    "spectrum_labels": "spectrum",
+})

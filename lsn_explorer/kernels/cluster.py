@@ -20,9 +20,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from ..errors import InputError
 from .canonical import canonicalize as _canonicalize
@@ -113,6 +110,10 @@ class KernelAtlas:
             raise InputError(f"n_clusters={self.n_clusters!r} and n_init={self.n_init!r} must be >= 1")
         if len(X) < k:
             raise InputError(f"n_samples={len(X)} kernels should be >= n_clusters={k}")
+        from sklearn.cluster import KMeans  # scikit-learn loads on the first fit, not with the atlas
+        from sklearn.exceptions import ConvergenceWarning
+        from threadpoolctl import threadpool_limits
+
         with threadpool_limits(limits=1), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             km = KMeans(k, init="k-means++", n_init=int(self.n_init), random_state=self.random_state).fit(X)

@@ -24,11 +24,16 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import sys
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from torch import nn
 
 from ..errors import CheckpointError, DataFileError, InputError, MissingDataError
+
+if TYPE_CHECKING:  # torch loads only for torch models and files: a Keras file or a KernelSet never needs it
+    import torch
+    from torch import nn
 
 __all__ = ["LayerInfo", "KernelSet", "collect_kernels", "kernels_from_model", "kernels_from_arrays", "read_keras_h5"]
 
@@ -161,12 +166,25 @@ def kernels_from_arrays(layers, *, source: str = "arrays") -> KernelSet:
     """
     named = []
     for name, part, w in layers:
-        arr = _numpy(w) if isinstance(w, torch.Tensor) else np.asarray(w, dtype=np.float64)
+        arr = _numpy(w) if _is_torch(w, "Tensor") else np.asarray(w, dtype=np.float64)
         named.append((str(name), str(part), arr, 0))
     return _split(named, source)
 
 
+def _is_torch(obj, kind: str) -> bool:
+    """Whether ``obj`` is a ``torch.Tensor`` (``kind="Tensor"``) or ``torch.nn.Module`` (``"Module"``).
+
+    Such an object exists only once torch is imported, so torch is not imported to find out.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    return isinstance(obj, torch.Tensor if kind == "Tensor" else torch.nn.Module)
+
+
 def _numpy(w: torch.Tensor) -> np.ndarray:
+    import torch
+
     return w.detach().to("cpu", torch.float64).numpy()
 
 
@@ -189,13 +207,16 @@ def kernels_from_model(model: nn.Module) -> KernelSet:
 
     Examples
     --------
+    >>> from torch import nn
     >>> net = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.Conv2d(4, 1, 1))
     >>> ks = kernels_from_model(net)
     >>> ks.kernels.shape, ks.skipped
     ((8, 9), (('2', (1, 4, 1, 1)),))
     """
-    if not isinstance(model, nn.Module):
+    if not _is_torch(model, "Module"):
         raise InputError(f"model is a {type(model).__name__}; expected a torch.nn.Module")
+    from torch import nn
+
     model = getattr(model, "module", model)  # DataParallel / DDP
     source = type(model).__name__
     if hasattr(model, "named_kernel_layers"):
@@ -213,7 +234,7 @@ def kernels_from_model(model: nn.Module) -> KernelSet:
 def _state_dict_layers(state: dict, path: Path):
     named = []
     for key, value in state.items():
-        if isinstance(value, torch.Tensor) and value.ndim == 4 and value.is_floating_point():
+        if _is_torch(value, "Tensor") and value.ndim == 4 and value.is_floating_point():
             name = key[: -len(".weight")] if key.endswith(".weight") else key
             named.append((name, "unknown", _numpy(value), 0))
     if not named:
@@ -222,6 +243,8 @@ def _state_dict_layers(state: dict, path: Path):
 
 
 def _read_torch_file(path: Path) -> KernelSet:
+    import torch
+
     from ..models import load_model
 
     try:
@@ -372,7 +395,7 @@ def collect_kernels(model) -> KernelSet:
     """
     if isinstance(model, KernelSet):
         return model
-    if isinstance(model, nn.Module):
+    if _is_torch(model, "Module"):
         return kernels_from_model(model)
     if not isinstance(model, (str, os.PathLike)):
         raise InputError(f"model is a {type(model).__name__}; expected an nn.Module, a KernelSet or a file path")

@@ -13,12 +13,7 @@ Modules: :mod:`.stencils` (named 3x3 stencils and the reference kernels),
 
 from __future__ import annotations
 
-from .edges import edge_function, gaussian_gradient, gradient_magnitude, itksnap_remap
-from .initial import authors_disc, border_contour, bubbles, random_uniform, signed_distance
-from .sitk_bridge import Comparison, compare_with_simpleitk
-from .solver import BACKENDS, EvolveResult, evolve, reinitialise, store_evolution_in
-from .stencils import FINITE_DIFFERENCE_STENCILS, REFERENCE_KERNELS, as_weight
-from .step import cfl_time_step, check_time_step, gac_step
+from .._lazy import lazy_exports
 
 __all__ = [
     "edge_function",
@@ -44,3 +39,28 @@ __all__ = [
     "check_time_step",
     "gac_step",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "edge_function": "edges",
+    "gaussian_gradient": "edges",
+    "gradient_magnitude": "edges",
+    "itksnap_remap": "edges",
+    "authors_disc": "initial",
+    "border_contour": "initial",
+    "bubbles": "initial",
+    "random_uniform": "initial",
+    "signed_distance": "initial",
+    "Comparison": "sitk_bridge",
+    "compare_with_simpleitk": "sitk_bridge",
+    "BACKENDS": "solver",
+    "EvolveResult": "solver",
+    "evolve": "solver",
+    "reinitialise": "solver",
+    "store_evolution_in": "solver",
+    "FINITE_DIFFERENCE_STENCILS": "stencils",
+    "REFERENCE_KERNELS": "stencils",
+    "as_weight": "stencils",
+    "cfl_time_step": "step",
+    "check_time_step": "step",
+    "gac_step": "step",
+})

@@ -53,11 +53,14 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import InputError
+
+if TYPE_CHECKING:  # the stencils are numpy; torch loads only with as_weight
+    import torch
 
 __all__ = [
     "XP",
@@ -155,6 +158,8 @@ def as_weight(
     >>> tuple(w.shape)
     (2, 1, 3, 3)
     """
+    import torch
+
     if isinstance(stencils, torch.Tensor):
         arr = stencils.detach().cpu().double().numpy()
     elif isinstance(stencils, np.ndarray):

@@ -6,20 +6,7 @@ trainer, Table 2, the command line, the atlas and the apps find models there.
 
 from __future__ import annotations
 
-from .loading import (
-    bundled_model,
-    bundled_names,
-    bundled_path,
-    export_checkpoint,
-    load_checkpoint,
-    load_model,
-    save_checkpoint,
-)
-from .lsn import LevelSetNetwork
-from .lsn_g import LearnedEdgeLSN
-from .speed_map_lsn import SpeedMapLSN
-from .registry import Recipe, build_model, model_class, model_names, model_spec, recipe_for, register_model
-from .unet import UNet
+from .._lazy import lazy_exports
 
 __all__ = [
     "UNet",
@@ -41,3 +28,24 @@ __all__ = [
     "bundled_path",
     "export_checkpoint",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "bundled_model": "bundled",
+    "bundled_names": "bundled",
+    "bundled_path": "bundled",
+    "export_checkpoint": "loading",
+    "load_checkpoint": "loading",
+    "load_model": "loading",
+    "save_checkpoint": "loading",
+    "LevelSetNetwork": "lsn",
+    "LearnedEdgeLSN": "lsn_g",
+    "SpeedMapLSN": "speed_map_lsn",
+    "Recipe": "registry",
+    "build_model": "registry",
+    "model_class": "registry",
+    "model_names": "registry",
+    "model_spec": "registry",
+    "recipe_for": "registry",
+    "register_model": "registry",
+    "UNet": "unet",
+})

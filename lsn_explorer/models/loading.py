@@ -32,14 +32,10 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "load_model",
-    "bundled_model",
-    "bundled_path",
-    "bundled_names",
     "export_checkpoint",
 ]
 
 CHECKPOINT_FORMAT = "lsn_explorer.checkpoint/1"
-_ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra) -> Path:
@@ -168,30 +164,3 @@ def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, **extra) -
     model = load_model(src)
     keep = {k: payload[k] for k in ("epoch", "history") if k in payload}
     return save_checkpoint(dst, model, **keep, **extra)
-
-
-def bundled_path(name: str) -> Path:
-    """Path of the bundled checkpoint of model ``name`` under ``lsn_explorer/assets/``.
-
-    Raises
-    ------
-    InputError
-        If ``name`` is not a registered model with a bundled checkpoint.
-    """
-    if name not in bundled_names():
-        raise InputError(f"name={name!r} is not one of the bundled models {list(bundled_names())}")
-    return _asset(name)
-
-
-def _asset(name: str) -> Path:
-    return _ASSETS / f"{name}_phantom_quick.pt"
-
-
-def bundled_names() -> tuple[str, ...]:
-    """The registered models that ship with a checkpoint trained on the phantom (quick preset)."""
-    return tuple(name for name in model_names() if _asset(name).is_file())
-
-
-def bundled_model(name: str) -> nn.Module:
-    """The bundled model ``name`` trained on the phantom (quick preset); see ``assets/README.md``."""
-    return load_model(bundled_path(name))

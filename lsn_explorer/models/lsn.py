@@ -167,7 +167,6 @@ class LevelSetNetwork(UnrolledLevelSet):
     """
 
     model_name = "lsn"
-    title = "LSN"
     #: Training per preset family: the paper's Nt = 5 layers (dt 0.5 per layer on a CPU, 1 on a GPU).
     recipes = {
         "quick": Recipe(epochs=3, lr=1e-2, config={"num_steps": 5, "dt": 0.5}),

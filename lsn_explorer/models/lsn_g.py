@@ -132,7 +132,6 @@ class LearnedEdgeLSN(UnrolledLevelSet):
     """
 
     model_name = "lsn-g"
-    title = "LSN-G"
     #: Training per preset family: the authors' Adam 1e-3 (10 epochs; 6 on a CPU).
     recipes = {"quick": Recipe(epochs=6, lr=1e-3), "paper": Recipe(epochs=10, lr=1e-3)}
 

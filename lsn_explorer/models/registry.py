@@ -21,7 +21,8 @@ class that provides
 and may provide
 
 =========================================  ======================================================
-``title``                                  a short label for menus and tables (default: the name)
+``title``                                  a short label for menus and tables (default: the name;
+                                           the built-ins' are in this module)
 ``training_loss(net, images, masks, *,``   ``(per-slice loss (N,), logits)`` for one batch;
 ``progress)``                              ``net`` is the callable to run the forward pass with
                                            (a DistributedDataParallel wrapper under torchrun;
@@ -64,6 +65,9 @@ _BUILTIN = {
     "speed-map-lsn": "lsn_explorer.models.speed_map_lsn:SpeedMapLSN",
 }
 _REGISTRY: dict[str, str | type] = dict(_BUILTIN)
+#: Titles by name, the built-ins' written here so that a menu of models imports none of them (nor torch);
+#: a registered class's ``title`` is recorded when it registers.
+_TITLES = {"unet": "UNet", "lsn": "LSN", "lsn-g": "LSN-G", "speed-map-lsn": "Speed-map LSN"}
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ def register_model(cls: type[nn.Module]) -> type[nn.Module]:
     if known is not None and known is not cls and not (isinstance(known, str) and _path_of(cls) == known):
         raise InputError(f"model name {name!r} is already registered for {known}")
     _REGISTRY[name] = cls
+    _TITLES[name] = getattr(cls, "title", _TITLES.get(name, name))
     return cls
 
 
@@ -186,8 +191,16 @@ def recipe_for(name: str, preset) -> Recipe:
 
 
 def title(name: str) -> str:
-    """The short label of model ``name`` (its class's ``title``, else the name)."""
-    return getattr(model_class(name), "title", name)
+    """The short label of model ``name`` (its class's ``title``, else the name), without importing the model.
+
+    Raises
+    ------
+    InputError
+        If no model has that name.
+    """
+    if name not in _REGISTRY:
+        raise InputError(f"model={name!r} is not one of {list(_REGISTRY)}")
+    return _TITLES.get(name, name)
 
 
 def describe(name: str) -> str:

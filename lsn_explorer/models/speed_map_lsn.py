@@ -141,7 +141,6 @@ class SpeedMapLSN(nn.Module):
     """
 
     model_name = "speed-map-lsn"
-    title = "Speed-map LSN"
     amp_ok = False  # the solver layers want float32
     preprocessing = None
     #: Training per preset family: the UNet's epochs and learning rates, gradients clipped to norm 1.

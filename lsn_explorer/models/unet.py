@@ -110,7 +110,6 @@ class UNet(nn.Module):
     """
 
     model_name = "unet"
-    title = "UNet"
     amp_ok = True
     #: Training per preset family: 12 epochs at lr 2e-3 on a CPU; the paper's 40 epochs at 1e-3.
     recipes = {"quick": Recipe(epochs=12, lr=2e-3), "paper": Recipe(epochs=40, lr=1e-3)}

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from .evolution import evolution_figure, zero_contour
-from .kernels import centroid_heatmaps_figure, kernel_scatter_figure, layer_summary_figure, scatter_grid_figure
-from .slices import mask_contour, slice_figure
-from .speed_maps import speed_maps_figure
-from .table2 import table2_figure
+from .._lazy import lazy_exports
 
 __all__ = [
     "slice_figure",
@@ -20,3 +16,16 @@ __all__ = [
     "table2_figure",
     "speed_maps_figure",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "evolution_figure": "evolution",
+    "zero_contour": "evolution",
+    "centroid_heatmaps_figure": "kernels",
+    "kernel_scatter_figure": "kernels",
+    "layer_summary_figure": "kernels",
+    "scatter_grid_figure": "kernels",
+    "mask_contour": "slices",
+    "slice_figure": "slices",
+    "speed_maps_figure": "speed_maps",
+    "table2_figure": "table2",
+})
