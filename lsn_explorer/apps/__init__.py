@@ -5,8 +5,20 @@ Each class owns its widgets and exposes ``.widget``; computation lives in the li
 
 from __future__ import annotations
 
-from .kernel_explorer import KernelExplorer
-from .levelset_playground import LevelSetPlayground
-from .slice_browser import SliceBrowser
+import sys
+
+from .._lazy import lazy_exports
+
+# plotly's FigureWidget imports nbformat, nbformat imports jsonschema, and jsonschema checks the
+# "iri" string format with rfc3987-syntax when it is installed, which compiles a Lark grammar on
+# import: 2.2 s of every app kernel's start, for a format no app ever checks. Without it, jsonschema
+# leaves "iri" unchecked, as it does wherever rfc3987-syntax is not installed.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 __all__ = ["KernelExplorer", "LevelSetPlayground", "SliceBrowser"]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "KernelExplorer": "kernel_explorer",
+    "LevelSetPlayground": "levelset_playground",
+    "SliceBrowser": "slice_browser",
+})

@@ -26,13 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_path
 from ..errors import InputError, MissingDataError
 from ..kernels.collect import KernelSet, collect_kernels
 from ..kernels.identify import STENCIL_CATALOGUE
 from ..kernels.report import PLOT_STENCILS, Atlas, analyze_kernels, kernel_rows
 from ..levelset.stencils import FINITE_DIFFERENCE_STENCILS
+from ..models.bundled import ASSETS
 
 __all__ = [
+    "EXPLORER_ASSETS",
     "MAX_MODEL_BYTES",
     "MAX_UPLOAD_BYTES",
     "model_choices",
@@ -44,12 +47,14 @@ __all__ = [
     "explorer_atlas",
     "cached_umap",
     "model_projections",
+    "umap_view",
     "kernel_hover",
     "layer_clusters",
     "centroid_labels",
     "view_range",
     "kernel_details",
     "phantom_ct_slice",
+    "write_phantom_ct_slice",
     "ct_slice",
     "kernel_response",
     "response_png",
@@ -57,6 +62,9 @@ __all__ = [
     "selection_csv",
     "layer_fractions",
 ]
+
+EXPLORER_ASSETS = ASSETS / "explorer"
+"""What the app ships precomputed: each bundled model's state and the phantom CT slice."""
 
 MAX_MODEL_BYTES = 50 * 1024 * 1024
 """Largest model file (path or upload) the app reads: 50 MiB."""
@@ -279,9 +287,14 @@ def model_projections(atlas: Atlas, *, umap: tuple[np.ndarray, np.ndarray] | Non
         [(f"layer PC 1 ({p.explained_variance_ratio_[0]:.0%})", f"layer PC 2 ({p.explained_variance_ratio_[1]:.0%})") for p in pcas],
     )
     if umap is not None:
-        u, ur = umap
-        views["umap"] = Projection(np.asarray(u), np.broadcast_to(ur, (L, *np.shape(ur))), [("UMAP 1", "UMAP 2")] * L)
+        views["umap"] = umap_view(umap, L)
     return views
+
+
+def umap_view(umap: tuple[np.ndarray, np.ndarray], n_layers: int) -> Projection:
+    """The ``"umap"`` view of :func:`model_projections` from :func:`cached_umap`'s ``(coords, ref_coords)``."""
+    u, ur = umap
+    return Projection(np.asarray(u), np.broadcast_to(ur, (n_layers, *np.shape(ur))), [("UMAP 1", "UMAP 2")] * n_layers)
 
 
 def kernel_hover(atlas: Atlas) -> np.ndarray:
@@ -378,11 +391,25 @@ def kernel_details(atlas: Atlas, row: int) -> dict:
     )
 
 
+def _phantom_slice_path(size: int, seed: int) -> Path:
+    from ..data.phantom import FORMAT
+
+    return EXPLORER_ASSETS / f"phantom-v{FORMAT}-slice-{size}-seed{seed}.npy"
+
+
 def phantom_ct_slice(*, size: int = 256, seed: int = 0) -> np.ndarray:
     """A phantom CT slice through the liver, windowed to [-1, 1] as the networks see it; ``(size, size)`` float32.
 
-    Generated directly (about 0.1 s), not read from the data cache.
+    The app's slice (256², seed 0) ships with the package (:func:`write_phantom_ct_slice`) and is
+    memory-mapped read-only; any other is generated (about 0.1 s plus the imports).
     """
+    shipped = _phantom_slice_path(size, seed)
+    if shipped.is_file():
+        return np.load(shipped, mmap_mode="r", allow_pickle=False)
+    return _generate_phantom_slice(size, seed)
+
+
+def _generate_phantom_slice(size: int, seed: int) -> np.ndarray:
     from ..data import preprocess as pp
     from ..data.phantom import phantom_volume
 
@@ -391,6 +418,14 @@ def phantom_ct_slice(*, size: int = 256, seed: int = 0) -> np.ndarray:
     hu, label = pp.to_display_axes(hu), pp.to_display_axes(label)
     z = int((label > 0).sum(axis=(1, 2)).argmax())
     return np.ascontiguousarray(pp.window_hu(hu[z]), dtype=np.float32)
+
+
+def write_phantom_ct_slice(out_dir=EXPLORER_ASSETS, *, size: int = 256, seed: int = 0) -> Path:
+    """Generate the app's phantom slice into ``out_dir`` (default: where it ships; run after a phantom change)."""
+    path = Path(out_dir) / _phantom_slice_path(size, seed).name
+    with atomic_path(path) as tmp:
+        np.save(tmp, _generate_phantom_slice(size, seed))
+    return path
 
 
 def ct_slice(source: str = "phantom", *, size: int = 256, progress=None) -> np.ndarray:
@@ -444,13 +479,17 @@ def kernel_response(kernel, image) -> np.ndarray:
     -------
     (H, W) float32 array
     """
-    from scipy.ndimage import correlate
-
     k = np.asarray(kernel, dtype=np.float32).reshape(3, 3)
     img = np.asarray(image, dtype=np.float32)
     if img.ndim != 2:
         raise InputError(f"image has shape {img.shape}; expected (H, W)")
-    return correlate(img, k, mode="nearest")
+    padded = np.pad(img, 1, mode="edge")
+    height, width = img.shape
+    out = np.zeros_like(img)
+    for r in range(3):
+        for c in range(3):
+            out += k[r, c] * padded[r : r + height, c : c + width]
+    return out
 
 
 def response_png(response) -> bytes:

@@ -29,32 +29,12 @@ from .explorer_figures import (
     fractions_html,
     kernel_pair_html,
 )
+from .explorer_state import ExplorerState, bundled_state
 from .sources import SourcePicker
 
 __all__ = ["KernelExplorer"]
 
 _USER_ERRORS = (InputError, DataFileError, MissingDataError, CheckpointError)
-
-
-class _Model:
-    """Everything computed once per model (plain arrays); the app slices it."""
-
-    def __init__(self, kernel_set, *, label: str, n_clusters: int, random_state: int):
-        self.label = label
-        self.atlas = xc.explorer_atlas(kernel_set, n_clusters=n_clusters, random_state=random_state)
-        umap = xc.cached_umap(kernel_set.kernels, random_state=random_state)
-        self.views = xc.model_projections(self.atlas, umap=umap)
-        self.hover = xc.kernel_hover(self.atlas)
-        ks, cl = self.atlas.kernels, self.atlas.clusters
-        self.clusters = {}
-        for index, info in enumerate(ks.layers):
-            self.clusters[(index, n_clusters, False)] = (
-                cl.labels[info.start : info.stop], cl.centers[index], float(cl.silhouette[index]),
-            )
-
-    @property
-    def kernels(self):
-        return self.atlas.kernels
 
 
 class KernelExplorer:
@@ -94,8 +74,8 @@ class KernelExplorer:
         self._random_state, self._max_bytes, self._max_upload = int(random_state), int(max_bytes), int(max_upload_bytes)
         self._choices = xc.model_choices()
         label = self._choices.get(model, str(model)) if isinstance(model, str) else type(model).__name__
-        self._m = _Model(xc.load_kernel_set(model, max_bytes=max_bytes), label=label, n_clusters=int(n_clusters),
-                         random_state=self._random_state)
+        self._n_clusters = int(n_clusters)
+        self._m = self._state(lambda: xc.load_kernel_set(model, max_bytes=max_bytes), label, bundled=model)
         self._ct = xc.ct_slice("phantom")
         self._ct_source = SourcePicker(lambda source, progress: xc.ct_slice(source, progress=progress), self._set_ct)
         self._row = None
@@ -196,13 +176,7 @@ class KernelExplorer:
         return self._layer.value - 1
 
     def _clusters(self, index: int):
-        key = (index, self._k.value, self._canonical.value)
-        if key not in self._m.clusters:
-            self._m.clusters[key] = xc.layer_clusters(
-                self._m.kernels.layer_kernels(index), self._k.value, canonicalize=self._canonical.value,
-                random_state=self._random_state,
-            )
-        return self._m.clusters[key]
+        return self._m.layer_clusters(index, self._k.value, self._canonical.value)
 
     def _view(self, index: int):
         """(coords (n, 2), ref_coords (R, 2), axis titles) of layer ``index`` in the chosen view."""
@@ -357,11 +331,18 @@ class KernelExplorer:
                                f"{ks.n_layers} layers</span>")
         self._redraw_layer(redraw=redraw)
 
-    def _set_model(self, load, label: str) -> bool:
+    def _state(self, load, label: str, *, bundled=None) -> ExplorerState:
+        """The state of a bundled model (``bundled="bundled-<name>"``: read from its file) or of ``load()``."""
+        if isinstance(bundled, str) and bundled in self._choices:
+            return bundled_state(bundled[len("bundled-"):], label=label, n_clusters=self._n_clusters,
+                                 random_state=self._random_state)
+        return ExplorerState.compute(load(), label=label, n_clusters=self._n_clusters, random_state=self._random_state)
+
+    def _set_model(self, load, label: str, *, bundled=None) -> bool:
         """Load a model with ``load()``; on a user error show it and keep the current model."""
         self._message.value = f"<span class='kx-busy'>loading {html.escape(label)}…</span>"
         try:
-            model = _Model(load(), label=label, n_clusters=self._k.value, random_state=self._random_state)
+            model = self._state(load, label, bundled=bundled)
         except _USER_ERRORS as exc:
             self._error(str(exc))
             return False
@@ -380,7 +361,7 @@ class KernelExplorer:
 
     def _on_model_choice(self, change) -> None:
         if change["new"] in self._choices:
-            self._set_model(lambda: xc.load_kernel_set(change["new"]), self._choices[change["new"]])
+            self._set_model(lambda: xc.load_kernel_set(change["new"]), self._choices[change["new"]], bundled=change["new"])
 
     def _on_load_path(self, _button=None) -> None:
         path = self._path.value.strip()

@@ -189,10 +189,10 @@ TIMER_SECONDS = "(window.__done - window.__t0) / 1000"
 SCATTER = ".kx-scatter.js-plotly-plot"
 DETAIL_TITLE = "document.querySelector('.kx-detail-title').innerText"
 SCATTER_TITLE = "document.querySelector('.kx-scatter.js-plotly-plot').layout.title.text"
-# the kernels are drawn (a WebGL trace: its canvas exists and plotly has laid the points out)
+# the kernels are drawn: plotly has laid the points out, as SVG markers or on a WebGL canvas
 SCATTER_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plotly-plot');
   return !!(gd && gd._fullData && gd._fullData.length && gd._fullData[0].x && gd._fullData[0].x.length > 0
-            && gd.querySelector('canvas')); }"""
+            && (gd.querySelector('.scatterlayer .point') || gd.querySelector('canvas.gl-canvas-context'))); }"""
 # the scatter is drawn, and the HTML views beside and below it are there
 APP_DRAWN = """() => { const gd = document.querySelector('.kx-scatter.js-plotly-plot');
   return !!(gd && gd._fullLayout && gd._fullData) && ['.kx-detail table', '.kx-centroids table', '.kx-fractions table']
