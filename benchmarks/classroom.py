@@ -94,9 +94,8 @@ async def _student(browser, url: str, timeout_ms: int) -> dict:
         record["tti_s"] = time.perf_counter() - start
         layer = int((await page.evaluate(SCATTER_TITLE)).split()[1])
         handle = page.locator(".kx-layer .noUi-handle").first
-        await handle.focus()
         record["layer_s"] = await _timed(page, SCATTER_TITLE, f"layer {layer + 1} (",
-                                         lambda: page.keyboard.press("ArrowRight"))
+                                         lambda: handle.press("ArrowRight"))  # focuses the handle, then the key
         current = await page.evaluate(DETAIL_TITLE)
         points = [p for p in await page.evaluate(CLICKABLE_KERNELS) if p["gap"] > 8 and p["name"] != current]
         if not points:
