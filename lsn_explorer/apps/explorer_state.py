@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,7 +140,7 @@ class ExplorerState:
                 (index, k, canonical): (arrays[f"clusters.{n}.labels"], arrays[f"clusters.{n}.centers"], sil)
                 for n, (index, k, canonical, sil) in enumerate(info["clusters"])
             }
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise DataFileError(f"{path} is not a kernel explorer state ({exc}); delete it to recompute") from None
         umap = xc.cached_umap(atlas.kernels.kernels, random_state=int(info["random_state"]))
         if umap is not None:
@@ -156,7 +157,7 @@ def _fits(path: Path, checkpoint_sha: str, n_clusters: int, random_state: int) -
         return False
     try:
         meta = ExplorerState.read_meta(path)
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return False
     return (meta.get("format") == STATE_FORMAT and meta.get("checkpoint_sha256") == checkpoint_sha
             and meta.get("n_clusters") == n_clusters and meta.get("random_state") == random_state)
@@ -180,13 +181,13 @@ def bundled_state(name: str, *, label: str, n_clusters: int = 3, random_state: i
     """
     checkpoint = bundled_path(name)
     sha = _sha256(checkpoint)
-    for path in (BUNDLED_STATE_DIR / f"{name}.npz",
-                 cache_dir() / "explorer" / f"{name}-{sha[:16]}-k{n_clusters}-s{random_state}.npz"):
+    cached = cache_dir() / "explorer" / f"{name}-{sha[:16]}-k{n_clusters}-s{random_state}.npz"
+    for path in (BUNDLED_STATE_DIR / f"{name}.npz", cached):
         if _fits(path, sha, n_clusters, random_state):
             return ExplorerState.load(path, label=label)
     state = ExplorerState.compute(xc.load_kernel_set(f"bundled-{name}"), label=label, n_clusters=n_clusters,
                                   random_state=random_state)
-    state.save(path, checkpoint_sha256=sha, n_clusters=n_clusters)
+    state.save(cached, checkpoint_sha256=sha, n_clusters=n_clusters)
     return state
 
 

@@ -75,7 +75,8 @@ class KernelExplorer:
         self._choices = xc.model_choices()
         label = self._choices.get(model, str(model)) if isinstance(model, str) else type(model).__name__
         self._n_clusters = int(n_clusters)
-        self._m = self._state(lambda: xc.load_kernel_set(model, max_bytes=max_bytes), label, bundled=model)
+        bundled = isinstance(model, str) and model in self._choices
+        self._m = self._state(model if bundled else lambda: xc.load_kernel_set(model, max_bytes=max_bytes), label)
         self._ct = xc.ct_slice("phantom")
         self._ct_source = SourcePicker(lambda source, progress: xc.ct_slice(source, progress=progress), self._set_ct)
         self._row = None
@@ -331,18 +332,19 @@ class KernelExplorer:
                                f"{ks.n_layers} layers</span>")
         self._redraw_layer(redraw=redraw)
 
-    def _state(self, load, label: str, *, bundled=None) -> ExplorerState:
-        """The state of a bundled model (``bundled="bundled-<name>"``: read from its file) or of ``load()``."""
-        if isinstance(bundled, str) and bundled in self._choices:
-            return bundled_state(bundled[len("bundled-"):], label=label, n_clusters=self._n_clusters,
+    def _state(self, source, label: str) -> ExplorerState:
+        """The state of ``source``: a bundled model's name (``"bundled-<name>"``, read from its file),
+        or a callable that returns a kernel set (computed)."""
+        if isinstance(source, str):
+            return bundled_state(source[len("bundled-"):], label=label, n_clusters=self._n_clusters,
                                  random_state=self._random_state)
-        return ExplorerState.compute(load(), label=label, n_clusters=self._n_clusters, random_state=self._random_state)
+        return ExplorerState.compute(source(), label=label, n_clusters=self._n_clusters, random_state=self._random_state)
 
-    def _set_model(self, load, label: str, *, bundled=None) -> bool:
-        """Load a model with ``load()``; on a user error show it and keep the current model."""
+    def _set_model(self, source, label: str) -> bool:
+        """Load ``source`` (see :meth:`_state`); on a user error show it and keep the current model."""
         self._message.value = f"<span class='kx-busy'>loading {html.escape(label)}…</span>"
         try:
-            model = self._state(load, label, bundled=bundled)
+            model = self._state(source, label)
         except _USER_ERRORS as exc:
             self._error(str(exc))
             return False
@@ -361,7 +363,7 @@ class KernelExplorer:
 
     def _on_model_choice(self, change) -> None:
         if change["new"] in self._choices:
-            self._set_model(lambda: xc.load_kernel_set(change["new"]), self._choices[change["new"]], bundled=change["new"])
+            self._set_model(change["new"], self._choices[change["new"]])
 
     def _on_load_path(self, _button=None) -> None:
         path = self._path.value.strip()
