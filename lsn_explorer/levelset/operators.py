@@ -36,6 +36,7 @@ __all__ = [
     "central_propagation",
     "central_advection",
     "curvature",
+    "front_band",
     "EPS",
     "ROOT_EPS",
     "NORMAL_EPS",
@@ -69,9 +70,13 @@ def one_sided_differences(u: torch.Tensor) -> torch.Tensor:
 
 
 def central_gradient(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(N, 1, H, W) -> (∂u/∂x, ∂u/∂y)``, centred differences with the ½."""
-    d = apply_stencils(u, _fixed_weight(("XC", "YC"), u.dtype, u.device))
-    return d[:, 0:1], d[:, 1:2]
+    """``(N, 1, H, W) -> (∂u/∂x, ∂u/∂y)``, centred differences with the ½ (the stencils XC, YC).
+
+    Written with slices of the replicate-padded image rather than a convolution: the
+    same numbers, several times faster on large batches.
+    """
+    p = F.pad(u, (1, 1, 1, 1), mode="replicate")
+    return 0.5 * p[..., 1:-1, 2:] - 0.5 * p[..., 1:-1, :-2], 0.5 * p[..., 2:, 1:-1] - 0.5 * p[..., :-2, 1:-1]
 
 
 def upwind_propagation(d: torch.Tensor, speed: torch.Tensor) -> torch.Tensor:
@@ -108,3 +113,11 @@ def curvature(u: torch.Tensor, kernels: torch.Tensor | None = None) -> tuple[tor
     unit = grad / torch.sqrt(squared + NORMAL_EPS)
     kappa = apply_stencils(unit[:, 0:1], kernels[2:3]) + apply_stencils(unit[:, 1:2], kernels[3:4])
     return kappa, torch.sqrt(squared + EPS) - ROOT_EPS
+
+
+def front_band(u: torch.Tensor) -> torch.Tensor:
+    """``(N, 1, H, W)`` bool: pixels whose 3x3 neighbourhood contains both signs of ``u > 0``."""
+    inside = (u > 0).to(u.dtype)
+    grown = F.max_pool2d(inside, 3, stride=1, padding=1)
+    shrunk = -F.max_pool2d(-inside, 3, stride=1, padding=1)
+    return grown != shrunk
