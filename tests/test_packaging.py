@@ -13,7 +13,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 REQUIRED = {
-    "torch", "numpy", "scipy", "scikit-learn", "umap-learn", "nibabel", "plotly", "anywidget",
+    "torch", "numpy", "scipy", "scikit-learn", "umap-learn", "numba", "nibabel", "plotly", "anywidget",
     "ipywidgets", "voila", "jupyterlab", "ipykernel", "tqdm", "h5py",
 }
 TEST_REQUIRED = {"pytest", "nbclient", "nbformat", "playwright", "simpleitk", "scikit-image"}

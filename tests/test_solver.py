@@ -1,11 +1,17 @@
+import inspect
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
 from lsn_explorer.errors import InputError
+from lsn_explorer.levelset.backends import BACKENDS, StepProblem, choose_backend, chunk_size
+from lsn_explorer.levelset.band import BandStep
 from lsn_explorer.levelset.initial import authors_disc, bubbles, random_uniform, signed_distance
 from lsn_explorer.levelset.solver import evolve, reinitialise, store_evolution_in
+from lsn_explorer.levelset.operators import central_gradient
+from lsn_explorer.levelset.speeds import RateFields
 from lsn_explorer.levelset.step import cfl_time_step, gac_step
 from lsn_explorer.levelset.stencils import XC, YC, as_weight
 
@@ -138,7 +144,7 @@ def test_fused_backend_matches_the_reference_step(dtype):
         torch.testing.assert_close(fused, ref, rtol=0, atol=1e-6 if dtype == torch.float64 else 1e-5)
 
 
-def test_fast_backends_refuse_what_they_cannot_do():
+def test_fused_backend_refuses_what_it_cannot_do():
     u0, g = _batch_problem()
     with pytest.raises(InputError, match="backend='fused' needs"):
         evolve(u0, g, num_iter=1, backend="fused", alpha=torch.tensor(1.0, requires_grad=True))
@@ -153,21 +159,85 @@ def test_compiled_backend_matches_the_reference_step():
     torch.testing.assert_close(evolve(u0, g, backend="compiled", **kw), evolve(u0, g, **kw), rtol=0, atol=1e-5)
 
 
+def _fronts_across_tiles(dtype):
+    # fronts cross many tiles and the image border, in images whose sides are not multiples of the tile
+    u0 = bubbles((3, 1, 64, 78), [[(32, 30)], [(3, 4)], [(60, 70), (20, 60)]], radius=6.0, dtype=dtype)
+    y, x = torch.meshgrid(torch.arange(64.0), torch.arange(78.0), indexing="ij")
+    g = (0.6 + 0.4 * torch.cos(x / 7) * torch.sin(y / 5)).to(dtype).expand(3, 1, 64, 78).contiguous()
+    return u0, g
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_tiled_backend_equals_the_dense_clamped_step(dtype):
-    # fronts cross many tiles and the image border; the far field is skipped, not approximated
-    u0 = bubbles((3, 1, 64, 80), [[(32, 30)], [(3, 4)], [(60, 70), (20, 60)]], radius=6.0, dtype=dtype)
-    y, x = torch.meshgrid(torch.arange(64.0), torch.arange(80.0), indexing="ij")
-    g = (0.6 + 0.4 * torch.cos(x / 7) * torch.sin(y / 5)).to(dtype).expand(3, 1, 64, 80).contiguous()
+@pytest.mark.parametrize("clamp", [4.0, None])
+def test_band_backend_equals_the_reference(dtype, clamp):
+    u0, g = _fronts_across_tiles(dtype)
     for alpha in (1.0, -0.4):
-        kw = dict(num_iter=80, alpha=alpha, beta=0.3, gamma=1.5, dt=0.2, clamp=4.0)
-        ref = evolve(u0, g, **kw)
-        tiled = evolve(u0, g, backend="tiled", tile=8, **kw)
-        torch.testing.assert_close(tiled, ref, rtol=0, atol=1e-6 if dtype == torch.float64 else 1e-5)
-        assert ref.abs().max() <= 4.0
-    assert (ref > 0).sum() != (u0 > 0).sum()
-    kw = dict(num_iter=40, alpha=1.0, beta=0.3, gamma=1.5, dt=0.2, clamp=4.0, reinit_every=15)
-    torch.testing.assert_close(evolve(u0, g, backend="tiled", tile=8, **kw), evolve(u0, g, **kw), rtol=0,
-                               atol=1e-6 if dtype == torch.float64 else 1e-5)
-    with pytest.raises(InputError, match="backend='tiled' needs clamp"):
-        evolve(u0, g, num_iter=1, backend="tiled")
+        kw = dict(num_iter=80, alpha=alpha, beta=0.3, gamma=1.5, dt=0.2, clamp=clamp)
+        ref = evolve(u0, g, backend="reference", **kw)
+        band = evolve(u0, g, backend="band", tile=8, **kw)
+        torch.testing.assert_close(band, ref, rtol=1e-6, atol=1e-5)
+        assert (ref > 0).sum() != (u0 > 0).sum()
+    kw = dict(num_iter=40, alpha=1.0, beta=0.3, gamma=1.5, dt=0.2, clamp=clamp, reinit_every=15)
+    torch.testing.assert_close(evolve(u0, g, backend="band", tile=8, **kw), evolve(u0, g, backend="reference", **kw),
+                               rtol=1e-6, atol=1e-5)
+
+
+def test_the_band_follows_the_front_and_skips_the_rest():
+    u0, g = _fronts_across_tiles(torch.float32)
+    fields = RateFields.of(g, central_gradient(g), 1.0, 0.3, 1.5).scaled(0.2)
+    step = BandStep(fields, u0, clamp=4.0, tile=8)
+    u = u0
+    for _ in range(30):
+        u, _ = step(u)
+    assert 0.1 < step.active.mean() < 0.6  # tiles along the fronts only
+    dense = BandStep(fields, u0, clamp=None, tile=8)
+    u = u0
+    for _ in range(3):
+        u, _ = dense(u)
+    assert dense.active.all()  # an unclipped distance moves everywhere
+
+
+@pytest.mark.parametrize("backend", ["reference", "band"])
+def test_rms_stop_and_batches_agree_across_backends(backend):
+    u0, g = _batch_problem()
+    g[0] = 1e-3
+    kw = dict(num_iter=200, alpha=1.0, beta=0.3, gamma=2.0, dt=0.1, max_rms_change=0.02, return_info=True,
+              backend=backend, clamp=4.0)
+    ref = evolve(u0, g, **{**kw, "backend": "reference"})
+    got = evolve(u0, g, **kw)
+    assert got.num_iter_run.tolist() == ref.num_iter_run.tolist() and 0 < min(ref.num_iter_run) < 200
+    torch.testing.assert_close(got.rms_change, ref.rms_change, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(got.u, ref.u, rtol=0, atol=1e-5)
+
+
+def test_auto_is_the_default_and_picks_by_what_the_call_needs():
+    u0, g = _batch_problem()
+    problem = StepProblem(u0, g, central_gradient(g), 1.0, 0.2, 0.0, 0.1, "upwind", None, None, 16, False)
+    assert choose_backend("auto", problem).name == "band"
+    assert choose_backend("auto", replace(problem, scheme="central")).name == "reference"
+    assert choose_backend("auto", replace(problem, alpha=torch.tensor(1.0, requires_grad=True))).name == "reference"
+    assert choose_backend("auto", replace(problem, u0=u0.half())).name == "fused"
+    assert inspect.signature(evolve).parameters["backend"].default == "auto"
+    alpha = torch.tensor(1.0, requires_grad=True)  # the default call still learns
+    evolve(u0, g, num_iter=3, alpha=alpha, dt=0.1).sum().backward()
+    assert alpha.grad is not None and alpha.grad != 0
+
+
+def test_a_cpu_batch_runs_in_cache_sized_chunks_with_the_same_result():
+    u0 = bubbles((12, 1, 256, 256), [(128, 128)], radius=30.0)
+    size = chunk_size(BACKENDS["band"], u0)
+    assert 1 <= size < 12  # 12 images of 256² do not fit a core's cache
+    g = torch.rand(1, 1, 256, 256, generator=torch.Generator().manual_seed(1)) * 0.5 + 0.5
+    kw = dict(num_iter=5, alpha=1.0, beta=0.2, gamma=1.0, dt=0.2)
+    torch.testing.assert_close(evolve(u0, g, **kw), evolve(u0, g, backend="fused", **kw), rtol=1e-6, atol=1e-5)
+    assert chunk_size(BACKENDS["fused"], u0.to("meta")) == 12  # not on the CPU: the whole batch at once
+
+
+def test_backends_refuse_what_they_cannot_do():
+    u0, g = _batch_problem()
+    with pytest.raises(InputError, match="backend='band' needs scheme='upwind'"):
+        evolve(u0, g, num_iter=1, backend="band", scheme="central")
+    with pytest.raises(InputError, match="tile=1"):
+        evolve(u0, g, num_iter=1, backend="band", tile=1)
+    with pytest.raises(InputError, match="backend='band' steps float32 or float64"):
+        evolve(u0.half(), g.half(), num_iter=1, backend="band", dt=0.1)

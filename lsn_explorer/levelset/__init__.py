@@ -6,8 +6,8 @@ forward Euler with upwind differences written as ``ReLU(conv)``.
 
 Modules: :mod:`.stencils` (named 3x3 stencils and the reference kernels),
 :mod:`.edges` (edge functions ``g``), :mod:`.operators` (the pieces of a step),
-:mod:`.step` (``gac_step``, CFL), :mod:`.solver` (``evolve``), :mod:`.fast`
-(fused and tiled inference steps),
+:mod:`.step` (``gac_step``, CFL), :mod:`.solver` (``evolve``), :mod:`.backends`
+(how the steps run: :mod:`.fast` fused torch step, :mod:`.band` numba narrow band),
 :mod:`.initial` (initial level sets), :mod:`.sitk_bridge` (SimpleITK peer).
 """
 
@@ -52,7 +52,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "signed_distance": "initial",
     "Comparison": "sitk_bridge",
     "compare_with_simpleitk": "sitk_bridge",
-    "BACKENDS": "solver",
+    "BACKENDS": "backends",
     "EvolveResult": "solver",
     "evolve": "solver",
     "reinitialise": "solver",

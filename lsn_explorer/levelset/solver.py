@@ -8,20 +8,16 @@ RMS stopping rule, optional re-initialisation and the iteration callback.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import InputError
-from .fast import TiledStep, compiled_gac_step, fused_gac_step
+from .backends import BACKENDS, StepProblem, choose_backend, chunk_size
 from .initial import signed_distance
-from .operators import central_gradient
-from .speeds import Field, RateFields, as_field, edge_field
-from .step import _check_step_inputs, cfl_time_step, check_time_step, gac_step
-
-#: Values of ``evolve(..., backend=...)``.
-BACKENDS = ("reference", "fused", "compiled", "tiled", "tiled_compiled")
+from .operators import central_gradient, front_band
+from .speeds import Field, as_field, edge_field
+from .step import _check_step_inputs, cfl_time_step, check_time_step
 
 __all__ = ["BACKENDS", "evolve", "EvolveResult", "store_evolution_in", "front_band", "reinitialise"]
 
@@ -69,7 +65,7 @@ def evolve(
     scheme: str = "upwind",
     cfl: float = 0.5,
     return_info: bool = False,
-    backend: str = "reference",
+    backend: str = "auto",
     clamp: float | None = None,
     tile: int = 16,
 ) -> torch.Tensor | EvolveResult:
@@ -117,26 +113,25 @@ def evolve(
     return_info : bool
         ``False`` (default): return the final ``u``. ``True``: return an
         :class:`EvolveResult` with iteration counts and the last RMS change.
-    backend : {"reference", "fused", "compiled", "tiled", "tiled_compiled"}
-        ``"reference"`` (default) runs :func:`~lsn_explorer.levelset.step.gac_step`
-        (convolutions, differentiable). ``"fused"`` runs
-        :func:`~lsn_explorer.levelset.fast.fused_gac_step`, the same numbers
-        with fewer intermediate images (3-4x faster on CPU), and
-        ``"compiled"`` its ``torch.compile`` version (several times faster
-        again, after a one-off compilation of ~5-30 s per shape and weights).
-        ``"tiled"`` is the fused step restricted to the tiles near the front
-        (:class:`~lsn_explorer.levelset.fast.TiledStep`); it needs ``clamp``
-        and H, W divisible by ``tile``; ``"tiled_compiled"`` compiles its
-        per-tile arithmetic. The fast backends need the upwind scheme and the
-        default curvature stencils; their weights and maps may be tensors, but
-        only ``"fused"`` passes gradients.
+    backend : {"auto", "reference", "fused", "compiled", "band"}
+        How the steps run (see :mod:`~lsn_explorer.levelset.backends`); every
+        backend gives the reference's numbers. ``"auto"`` (default) takes
+        ``"reference"`` when gradients, the central scheme or learned stencils
+        need it, ``"band"`` on the CPU and ``"fused"`` on a GPU. ``"reference"``
+        runs :func:`~lsn_explorer.levelset.step.gac_step` (convolutions,
+        differentiable); ``"fused"`` the same numbers with fewer intermediate
+        images; ``"compiled"`` its ``torch.compile`` version (a one-off
+        compilation of ~5-30 s per shape); ``"band"`` a numba loop over the
+        tiles that can still change (:class:`~lsn_explorer.levelset.band.BandStep`),
+        a narrow band when ``clamp`` is set.
     clamp : float, optional
         Clip ``u`` to ``[-clamp, clamp]`` after every step (ITK-SNAP's
-        "clamp" option): far from the front ``u`` saturates, which is what
-        lets the ``"tiled"`` backend skip those tiles. Use at least 3 so the
-        stencils around the front see unclipped values. Default: no clipping.
+        "clamp" option): far from the front ``u`` saturates and stops
+        changing, which is what lets the ``"band"`` backend skip it. Use at
+        least 3 so the stencils around the front see unclipped values.
+        Default: no clipping.
     tile : int
-        Tile size of the ``"tiled"`` backend. Default 16.
+        Tile side of the ``"band"`` backend, at least 2. Default 16.
 
     Returns
     -------
@@ -171,95 +166,79 @@ def evolve(
         raise InputError(f"num_iter={num_iter}; expected a non-negative integer")
     if reinit_every is not None and (int(reinit_every) != reinit_every or reinit_every < 1):
         raise InputError(f"reinit_every={reinit_every}; expected a positive integer or None")
+    if isinstance(dt, str) and dt != "auto":
+        raise InputError(f"dt={dt!r}; expected a positive number or 'auto'")
+    if int(tile) != tile or tile < 2:
+        raise InputError(f"tile={tile}; expected an integer of at least 2")
     g = edge_field(g, u0)
     alpha, beta, gamma = (as_field(n, v, u0) for n, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)))
-    if grad_g is None:
-        grad_g = central_gradient(g)  # g is fixed: its gradient is computed once
-    limit = cfl_time_step(g, alpha=alpha, beta=beta, gamma=gamma, grad_g=grad_g, cfl=1.0).to(u0.device)
-    if isinstance(dt, str):
-        if dt != "auto":
-            raise InputError(f"dt={dt!r}; expected a positive number or 'auto'")
-        dt = torch.where(torch.isfinite(limit), cfl * limit, torch.ones_like(limit)).to(u0.dtype)
+    batch = StepProblem(u0, g, grad_g, alpha, beta, gamma, dt if isinstance(dt, str) else as_field("dt", dt, u0),
+                        scheme, curvature_kernels, clamp, int(tile), max_rms_change is not None)
+    chosen = choose_backend(backend, batch)
+    n = u0.shape[0]
+    size = n if iter_callback is not None else chunk_size(chosen, u0)
+    loop = dict(num_iter=num_iter, max_rms_change=max_rms_change, reinit_every=reinit_every, iter_callback=iter_callback)
+    parts = [_evolve_rows(chosen, _rows(batch, start, size, n), start, n, cfl, **loop) for start in range(0, n, size)]
+    u, steps, rms, active, dts = parts[0] if len(parts) == 1 else (torch.cat(x) for x in zip(*parts))
+    if not return_info:
+        return u
+    return EvolveResult(u=u, num_iter_run=steps, rms_change=rms, dt=dts, converged=~active)
+
+
+def _evolve_rows(backend, problem: StepProblem, first: int, total: int, cfl: float, **loop):
+    """Evolve the images of one chunk, from the CFL limit on (see :func:`_run` for what it returns, and ``dt``).
+
+    The whole computation is per image, so the chunks of a batch give the batch's result;
+    ``first`` and ``total`` place the chunk in the batch for messages.
+    """
+    p = problem
+    grad_g = central_gradient(p.g) if p.grad_g is None else tuple(p.grad_g)  # g is fixed: ∇g is computed once
+    limit = cfl_time_step(p.g, alpha=p.alpha, beta=p.beta, gamma=p.gamma, grad_g=grad_g, cfl=1.0).to(p.u0.device)
+    if isinstance(p.dt, str):
+        dt = torch.where(torch.isfinite(limit), cfl * limit, torch.ones_like(limit)).to(p.u0.dtype)
     else:
-        check_time_step(dt, limit)  # a tensor dt is used as given
-    step = _backend_step(backend, u0, g, grad_g, alpha, beta, gamma, as_field("dt", dt, u0), scheme,
-                         curvature_kernels, clamp, tile)
-    if clamp is not None and not backend.startswith("tiled"):
-        step = (lambda s: lambda u: s(u).clamp(-clamp, clamp))(step)
+        check_time_step(p.dt, limit, first_image=first, num_images=total)  # a tensor dt is used as given
+        dt = p.dt
+    dt = as_field("dt", dt, p.u0)
+    stepper = backend.build(replace(p, grad_g=grad_g, dt=dt))
+    dts = torch.as_tensor(dt, dtype=torch.float64).detach().cpu().reshape(-1).expand(p.u0.shape[0])
+    return (*_run(stepper, p.u0, clamp=p.clamp, **loop), dts)
+
+
+def _rows(problem: StepProblem, start: int, size: int, n: int) -> StepProblem:
+    """The problem of images ``start .. start + size`` (per-image fields sliced, shared ones kept)."""
+    if size >= n:
+        return problem
+
+    def take(x):
+        return x[start : start + size] if isinstance(x, torch.Tensor) and x.ndim > 0 and x.shape[0] == n else x
+
+    grad_g = None if problem.grad_g is None else tuple(take(t) for t in problem.grad_g)
+    return replace(problem, u0=take(problem.u0), g=take(problem.g), grad_g=grad_g, alpha=take(problem.alpha),
+                   beta=take(problem.beta), gamma=take(problem.gamma), dt=take(problem.dt))
+
+
+def _run(stepper, u0, *, num_iter, max_rms_change, reinit_every, clamp, iter_callback):
+    """The time loop of one chunk: ``(u, steps taken, last RMS change, still active)`` per image."""
     n = u0.shape[0]
     active = torch.ones(n, dtype=torch.bool, device=u0.device)
     steps = torch.zeros(n, dtype=torch.int64, device=u0.device)
     rms = torch.full((n,), float("nan"), dtype=u0.dtype, device=u0.device)
     u = u0
     for it in range(int(num_iter)):
-        new = step(u)
-        if max_rms_change is not None:
-            rms = torch.where(active, _front_rms(u, new), rms)
-            new = torch.where(active[:, None, None, None], new, u)
+        u, step_rms = stepper(u, None if max_rms_change is None else ~active)
         steps += active
         if max_rms_change is not None:
+            rms = torch.where(active, step_rms, rms)
             active = active & ~(rms < max_rms_change)
-        u = new
         if reinit_every is not None and (it + 1) % reinit_every == 0:
             fresh = reinitialise(u) if clamp is None else reinitialise(u).clamp(-clamp, clamp)
             u = torch.where(active[:, None, None, None], fresh, u)
         if iter_callback is not None:
-            iter_callback(u)
+            iter_callback(u.clone() if stepper.reuses_buffers else u)
         if max_rms_change is not None and not bool(active.any()):
             break
-    if not return_info:
-        return u
-    dts = torch.as_tensor(dt, dtype=torch.float64).detach().cpu().reshape(-1).expand(n)
-    return EvolveResult(u=u, num_iter_run=steps, rms_change=rms, dt=dts, converged=~active)
-
-
-def _backend_step(backend, u0, g, grad_g, alpha, beta, gamma, dt, scheme, curvature_kernels, clamp, tile):
-    if backend == "reference":
-        return lambda u: gac_step(u, g, alpha=alpha, beta=beta, gamma=gamma, dt=dt, grad_g=grad_g,
-                                  curvature_kernels=curvature_kernels, scheme=scheme)
-    if backend not in BACKENDS:
-        raise InputError(f"backend={backend!r} is not one of {set(BACKENDS)}")
-    weights = [w for w in (alpha, beta, gamma, dt, g) if isinstance(w, torch.Tensor)]
-    if scheme != "upwind" or curvature_kernels is not None or any(w.requires_grad for w in weights):
-        raise InputError(
-            f"backend={backend!r} needs scheme='upwind', no curvature_kernels and speeds without gradients; "
-            "use backend='reference' for learning"
-        )
-    with torch.no_grad():
-        fields = RateFields.of(g, grad_g, alpha, beta, gamma).scaled(dt)
-    if backend.startswith("tiled"):
-        h, w = u0.shape[-2:]
-        if clamp is None or not clamp > 0 or tile % 4 or w % tile or h % tile:
-            raise InputError(f"backend='tiled' needs clamp > 0 (got {clamp}), tile a multiple of 4 and H, W "
-                             f"divisible by tile={tile} "
-                             f"(got {(h, w)})")
-        return TiledStep(fields.maps(u0), clamp=clamp, tile=tile, compiled=backend == "tiled_compiled")
-    fn = fused_gac_step if backend == "fused" else compiled_gac_step()
-    parts = [torch.as_tensor(f, dtype=u0.dtype, device=u0.device) for f in (fields.speed, fields.vx, fields.vy, fields.curvature)]
-
-    def step(u):
-        with torch.no_grad():
-            return fn(u, *parts)
-
-    return step
-
-
-def front_band(u: torch.Tensor) -> torch.Tensor:
-    """``(N, 1, H, W)`` bool: pixels whose 3x3 neighbourhood contains both signs of ``u > 0``."""
-    inside = (u > 0).to(u.dtype)
-    grown = F.max_pool2d(inside, 3, stride=1, padding=1)
-    shrunk = -F.max_pool2d(-inside, 3, stride=1, padding=1)
-    return grown != shrunk
-
-
-def _front_rms(u: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
-    # RMS over the front band of each image (not batch nor channels);
-    # an image without a front uses all its pixels
-    with torch.no_grad():
-        band = front_band(u)
-        band = torch.where(band.flatten(1).any(1)[:, None, None, None], band, torch.ones_like(band))
-        sq = ((new - u) ** 2 * band).sum(dim=(1, 2, 3))
-        return torch.sqrt(sq / band.sum(dim=(1, 2, 3)))
+    return u, steps, rms, active
 
 
 def reinitialise(u: torch.Tensor) -> torch.Tensor:

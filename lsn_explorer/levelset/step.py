@@ -249,7 +249,8 @@ def _per_image_max(field: torch.Tensor, n: int) -> torch.Tensor:
     return field.amax(dim=(1, 2, 3)).double().expand(n)
 
 
-def check_time_step(dt: Field, limit: float | torch.Tensor, *, dx: float = 1.0) -> None:
+def check_time_step(dt: Field, limit: float | torch.Tensor, *, dx: float = 1.0, first_image: int = 0,
+                    num_images: int | None = None) -> None:
     """Raise if ``dt`` exceeds the stability ``limit`` (from ``cfl_time_step(..., cfl=1)``) of any image.
 
     Parameters
@@ -258,6 +259,9 @@ def check_time_step(dt: Field, limit: float | torch.Tensor, *, dx: float = 1.0) 
         The time step, shared or per image.
     limit : float or (N,) Tensor
         The CFL limit of each image.
+    first_image, num_images : int, optional
+        Where these images sit in a larger batch, for the message (default: they
+        are the batch).
 
     Raises
     ------
@@ -273,7 +277,8 @@ def check_time_step(dt: Field, limit: float | torch.Tensor, *, dx: float = 1.0) 
     over = steps > limits * (1 + 1e-9)
     if bool(over.any()):
         i = int(torch.argmax(steps / limits))
-        where = f" in image {i} of {len(limits)}" if len(limits) > 1 else ""
+        total = len(limits) if num_images is None else num_images
+        where = f" in image {first_image + i} of {total}" if total > 1 else ""
         raise InputError(
             f"dt={float(steps[i]):g} exceeds the CFL limit {float(limits[i]):.4g} for dx={dx:g}{where} with these "
             "alpha, beta, gamma and g; use a smaller dt or dt='auto'"
