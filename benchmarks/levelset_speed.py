@@ -1,21 +1,34 @@
 """Level-set solver throughput on CPU: this library vs SimpleITK's GAC vs scikit-image's MorphGAC.
 
-Measures slice-iterations per second at 256² and 512², one slice and a batch of
-32 slices, on the same phantom slices with the same iteration counts, and
-prints a table with ratios to SimpleITK's single-slice throughput.
+Measures slice-iterations per second and peak extra memory at 256² and 512² (32 phantom
+slices, each alone and as one batch of 32) and at 1024² (4 slices, each alone), with the
+same iteration counts for every library, and prints ratios to SimpleITK, which runs the
+same slices one at a time.
 
-    python benchmarks/levelset_speed.py            # ~2 minutes
-    python benchmarks/levelset_speed.py --quick    # ~20 s
+Ours, by ``evolve`` backend (see ``lsn_explorer.levelset.backends``):
 
-Writes benchmarks/results/levelset_speed.json.
+* ``auto``: the plain call ``evolve(u0, g, num_iter=...)``, the default backend;
+* ``auto_clamp``: the same call with ``clamp=4`` (ITK-SNAP's clamp option): the level
+  set saturates away from the front and the work follows a narrow band, as in
+  SimpleITK's sparse field, which keeps a few layers around the front;
+* ``fused``, ``compiled``, ``reference``: the torch backends, for comparison.
+
+Every library runs on the same number of threads (``--threads``).
+
+    python benchmarks/levelset_speed.py --threads 1   # ~3 minutes
+    python benchmarks/levelset_speed.py --quick       # ~30 s
+
+Writes benchmarks/results/levelset_speed.json with the machine's description.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import platform
+import threading
 import time
 from pathlib import Path
 
@@ -29,21 +42,26 @@ from lsn_explorer.levelset import bubbles, edge_function, evolve
 
 RESULTS = Path(__file__).parent / "results" / "levelset_speed.json"
 PARAMS = dict(alpha=1.0, beta=0.2, gamma=2.0)
+#: (size, slices, batches): every slice runs alone (batch 1) and in batches of the given sizes
+SHAPES = ((256, 32, (1, 32)), (512, 32, (1, 32)), (1024, 4, (1,)))
+
+OURS = {  # name -> evolve() options
+    "auto": {},
+    "auto_clamp": {"clamp": 4.0},
+    "fused": {"backend": "fused"},
+    "compiled": {"backend": "compiled"},
+    "reference": {"backend": "reference"},
+}
 
 
 def slices(size: int, count: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` windowed phantom slices (count, size, size) and bubble level sets."""
-    try:
-        from lsn_explorer.data.phantom import phantom_volume
+    from lsn_explorer.data.phantom import phantom_volume
 
-        hu, label, _ = phantom_volume(0, size=size, num_slices=8)
-        zs = [z for z in range(hu.shape[2]) if (label[:, :, z] > 0).sum() > 50]
-        images = [np.clip((hu[:, :, z] + 100.0) / 250.0 - 1.0, -1, 1) for z in zs]
-        masks = [label[:, :, z] > 0 for z in zs]
-    except ImportError:
-        y, x = np.mgrid[:size, :size]
-        masks = [((y - size / 2) / (0.3 * size)) ** 2 + ((x - size / 2) / (0.2 * size)) ** 2 < 1]
-        images = [masks[0] + np.random.default_rng(0).normal(0, 0.1, (size, size))]
+    hu, label, _ = phantom_volume(0, size=size, num_slices=8)
+    zs = [z for z in range(hu.shape[2]) if (label[:, :, z] > 0).sum() > 50]
+    images = [np.clip((hu[:, :, z] + 100.0) / 250.0 - 1.0, -1, 1) for z in zs]
+    masks = [label[:, :, z] > 0 for z in zs]
     img, u0 = [], []
     for k in range(count):
         m = masks[k % len(masks)]
@@ -54,86 +72,146 @@ def slices(size: int, count: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(img), np.stack(u0)
 
 
-def rate(fn, slice_iterations: int, repeats: int, *, warm_up: bool = True) -> float:
+def _release_freed_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc), so that RSS starts each measurement from what is in use."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _rss() -> int:
+    """Resident set size of this process in bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure(fn, slice_iterations: int, repeats: int, *, warm_up: bool = True) -> tuple[float, float]:
+    """(slice-iterations per second, best of ``repeats``; peak RSS above the start, MB)."""
     if warm_up:
         fn()
+    _release_freed_memory()
+    start, peak, done = _rss(), [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     best = np.inf
     for _ in range(repeats):
         t = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t)
-    return slice_iterations / best
+    done.set()
+    sampler.join()
+    return slice_iterations / best, max(0, max(peak[0], _rss()) - start) / 2**20
 
 
-BACKENDS = {  # name -> evolve() options
-    "reference": {},
-    "fused": {"backend": "fused"},
-    "compiled": {"backend": "compiled"},
-    "tiled": {"backend": "tiled", "clamp": 4.0, "tile": 16},
-    "tiled_compiled": {"backend": "tiled_compiled", "clamp": 4.0, "tile": 16},
-}
-
-
-def bench(size: int, batch: int, num_iter: int, repeats: int, skimage_iter: int, backends: list[str]) -> dict:
-    images, u0 = slices(size, batch)
+def bench(size: int, count: int, batches: tuple[int, ...], num_iter: int, repeats: int, skimage_iter: int,
+          ours: list[str]) -> list[dict]:
+    """Rows for ``size``: each of ``count`` slices alone (batch 1) and in batches, SimpleITK and scikit-image alone."""
+    images, u0 = slices(size, count)
     g = edge_function(torch.from_numpy(images)[:, None])
     u = torch.from_numpy(u0)[:, None]
-    row = {"size": size, "batch": batch, "num_iter": num_iter}
-    kw = dict(num_iter=num_iter, **PARAMS, dt=0.1)
-    for name in backends:
-        opts = {**kw, **BACKENDS[name]}
-        t = time.perf_counter()
-        evolve(u, g, **{**opts, "num_iter": 1})  # compilation, if any, happens here
-        row[f"first_call_s_{name}"] = time.perf_counter() - t
-        reps = 1 if name == "reference" else repeats  # the slow baseline once
-        row[f"ours_{name}"] = rate(lambda: evolve(u, g, **opts), batch * num_iter, reps, warm_up=False)
-    g0, phi0 = sitk.GetImageFromArray(g[0, 0].numpy()), sitk.GetImageFromArray(-u0[0])
+    rows = []
+    for batch in batches:
+        row = {"size": size, "batch": batch, "slices": count, "num_iter": num_iter}
+        groups = [slice(i, i + batch) for i in range(0, count, batch)]
+        for name in ours:
+            if name == "reference" and batch > 1:
+                continue  # the slow baseline once per size
+            opts = {**dict(num_iter=num_iter, **PARAMS, dt=0.1), **OURS[name]}
+            t = time.perf_counter()
+            evolve(u[groups[0]], g[groups[0]], **{**opts, "num_iter": 1})  # compilation, if any, happens here
+            row[f"first_call_s_{name}"] = time.perf_counter() - t
+            run = lambda: [evolve(u[s], g[s], **opts) for s in groups]  # noqa: E731
+            row[f"ours_{name}"], row[f"peak_mb_{name}"] = measure(run, count * num_iter, 1 if name == "reference" else repeats,
+                                                                  warm_up=False)
+        rows.append(row)
+    filters = [(sitk.GetImageFromArray(g[i, 0].numpy()), sitk.GetImageFromArray(-u0[i])) for i in range(count)]
 
     def run_sitk():
-        f = sitk.GeodesicActiveContourLevelSetImageFilter()
-        f.SetPropagationScaling(PARAMS["alpha"]); f.SetCurvatureScaling(PARAMS["beta"])
-        f.SetAdvectionScaling(PARAMS["gamma"]); f.SetNumberOfIterations(num_iter); f.SetMaximumRMSError(0.0)
-        f.Execute(phi0, g0)
+        for g_i, phi_i in filters:
+            f = sitk.GeodesicActiveContourLevelSetImageFilter()
+            f.SetPropagationScaling(PARAMS["alpha"]); f.SetCurvatureScaling(PARAMS["beta"])
+            f.SetAdvectionScaling(PARAMS["gamma"]); f.SetNumberOfIterations(num_iter); f.SetMaximumRMSError(0.0)
+            f.Execute(phi_i, g_i)
 
-    row["simpleitk_single"] = rate(run_sitk, num_iter, repeats)
-    g_np, init = g[0, 0].numpy(), (u0[0] > 0).astype(np.int8)
-    row["skimage_single"] = rate(
-        lambda: morphological_geodesic_active_contour(g_np, skimage_iter, init_level_set=init, smoothing=1, balloon=1),
-        skimage_iter, 1)
-    return row
+    peers = {}
+    peers["simpleitk_single"], peers["peak_mb_simpleitk"] = measure(run_sitk, count * num_iter, repeats)
+    if size <= 512:
+        few = range(min(count, 4))
+        peers["skimage_single"], peers["peak_mb_skimage"] = measure(
+            lambda: [morphological_geodesic_active_contour(g[i, 0].numpy(), skimage_iter, init_level_set=u0[i] > 0,
+                                                           smoothing=1, balloon=1) for i in few],
+            len(few) * skimage_iter, 1)
+    return [{**row, **peers} for row in rows]
+
+
+def _machine() -> dict:
+    """What the numbers were measured on."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    from lsn_explorer.levelset.backends import _l2_cache_bytes
+
+    return {"cpu": model, "cpu_count": os.cpu_count(), "l2_cache_bytes": _l2_cache_bytes(),
+            "machine": platform.machine(), "python": platform.python_version(), "torch": torch.__version__,
+            "simpleitk": sitk.Version.VersionString(),
+            "simpleitk_threads": sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()}
+
+
+def report(rows: list[dict], ours: list[str]) -> None:
+    """Print the throughput table, the ratios and the per-slice throughput of batches against single slices."""
+    names = [f"ours_{b}" for b in ours] + ["simpleitk_single", "skimage_single"]
+    head = f"{'size':>5} {'batch':>5} " + " ".join(f"{n.replace('ours_', '').replace('_single', ''):>11}" for n in names)
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        print(f"{r['size']:>5} {r['batch']:>5} " + " ".join(f"{r[n]:>11.0f}" if n in r else f"{'':>11}" for n in names))
+    print("\nratio to SimpleITK (single slices), peak extra memory in MB")
+    head = f"{'size':>5} {'batch':>5} " + " ".join(f"{b:>11}" for b in ours) + f" {'auto/skim':>10} " + " ".join(
+        f"{'MB ' + b:>14}" for b in ours + ["simpleitk"])
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        ratios = " ".join(f"{r[f'ours_{b}'] / r['simpleitk_single']:>11.2f}" if f"ours_{b}" in r else f"{'':>11}"
+                          for b in ours)
+        sk = f"{r['ours_auto'] / r['skimage_single']:>10.1f}" if "skimage_single" in r else f"{'':>10}"
+        mem = " ".join(f"{r[f'peak_mb_{b}']:>14.0f}" if f"peak_mb_{b}" in r else f"{'':>14}" for b in ours + ["simpleitk"])
+        print(f"{r['size']:>5} {r['batch']:>5} {ratios} {sk} {mem}")
+    print("\nper-slice throughput of a batch / of the same slices one at a time")
+    for many in (r for r in rows if r["batch"] > 1):
+        one = next(r for r in rows if r["size"] == many["size"] and r["batch"] == 1)
+        print(f"{many['size']:>5} {many['batch']:>5}  " + "  ".join(
+            f"{b} {many[f'ours_{b}'] / one[f'ours_{b}']:.2f}" for b in ours if f"ours_{b}" in many))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="fewer iterations and repeats, no torch.compile backends (~20 s on an idle machine)")
-    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
+                        help="fewer iterations and repeats, no torch.compile, no 1024² (~30 s on an idle machine)")
+    parser.add_argument("--threads", type=int, default=2, help="threads of torch, numba and SimpleITK (default 2)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    num_iter, repeats, sk_iter = (4, 1, 3) if args.quick else (20, 2, 10)
-    backends = [b for b in BACKENDS if not (args.quick and "compiled" in b)]
-    rows = [bench(size, batch, num_iter, repeats, sk_iter, backends) for size in (256, 512) for batch in (1, 32)]
-    print(f"\nslice-iterations per second on CPU ({torch.get_num_threads()} torch threads, "
-          f"SimpleITK {sitk.Version.VersionString()} with {sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()} threads)")
-    names = [f"ours_{b}" for b in backends] + ["simpleitk_single", "skimage_single"]
-    head = f"{'size':>5} {'batch':>5} " + " ".join(f"{n.replace('ours_', ''):>15}" for n in names)
-    print(head + "\n" + "-" * len(head))
-    for r in rows:
-        print(f"{r['size']:>5} {r['batch']:>5} " + " ".join(f"{r[n]:>15.0f}" for n in names))
-    print("\nratios to SimpleITK's single-slice throughput (and best of ours to scikit-image's)")
-    head = f"{'size':>5} {'batch':>5} " + " ".join(f"{b + '/SITK':>20}" for b in backends) + f" {'best/skimage':>14}"
-    print(head + "\n" + "-" * len(head))
-    for r in rows:
-        best = max(r[f"ours_{b}"] for b in backends)
-        print(f"{r['size']:>5} {r['batch']:>5} " + " ".join(f"{r[f'ours_{b}'] / r['simpleitk_single']:>20.2f}" for b in backends)
-              + f" {best / r['skimage_single']:>14.1f}")
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(args.threads)
+    num_iter, repeats, sk_iter = (4, 1, 3) if args.quick else (20, 3, 10)
+    ours = [b for b in OURS if not (args.quick and b == "compiled")]
+    shapes = [s for s in SHAPES if not (args.quick and s[0] > 512)]
+    rows = [row for size, count, batches in shapes
+            for row in bench(size, count if not args.quick else 4, batches if not args.quick else (1, 4), num_iter,
+                             repeats, sk_iter, ours)]
+    machine = _machine()
+    print(f"\nslice-iterations per second on {machine['cpu']}, {args.threads} threads for each "
+          f"(torch {machine['torch']}, SimpleITK {machine['simpleitk']} with {machine['simpleitk_threads']})")
+    report(rows, ours)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"quick": args.quick, "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-            "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
-            "simpleitk": sitk.Version.VersionString(), "params": PARAMS,
-            "backends": {k: BACKENDS[k] for k in backends},
-            "note": ("SimpleITK and scikit-image run one slice at a time (their batch throughput equals single); "
-                     "'tiled' backends evolve a level set clamped to [-4, 4] and equal the dense clamped step")}
+    meta = {"quick": args.quick, "threads": args.threads, **machine, "params": PARAMS,
+            "ours": {k: OURS[k] for k in ours},
+            "note": ("SimpleITK and scikit-image run one slice at a time (their batch throughput equals single; "
+                     "scikit-image on the first 4 slices); batch 1 is every slice alone, one call each; "
+                     "auto_clamp clips the level set to [-4, 4] (ITK-SNAP's clamp option); peak_mb is the peak "
+                     "resident memory above the start of the measurement")}
     RESULTS.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     print(f"\nwrote {RESULTS}")
 

@@ -266,7 +266,7 @@ def run_tuned_parameters(params: Mapping[str, float]) -> tuple[float, torch.Tens
     p = tuning_problem()
     g = edge_function(torch.from_numpy(p.image), kappa=float(params.get("kappa", 0.04)), lam=float(params.get("lam", 3.0)))
     u = evolve(p.u0[None, None], g[None, None], num_iter=int(params["num_iter"]), alpha=float(params["alpha"]),
-               beta=float(params["beta"]), gamma=float(params["gamma"]), dt="auto", backend="fused")
+               beta=float(params["beta"]), gamma=float(params["gamma"]), dt="auto")
     return dice_score((u[0, 0] > 0).numpy(), p.mask), u[0, 0]
 
 

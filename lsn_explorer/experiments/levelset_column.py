@@ -144,6 +144,7 @@ def segment_slices(
     *,
     max_rms_change: float = 0.01,
     batch_size: int = 64,
+    backend: str = "auto",
 ) -> torch.Tensor:
     """Segment slices with the classical solver, bubbles placed from ``masks``.
 
@@ -158,6 +159,8 @@ def segment_slices(
         Convergence threshold per slice (ITK's MaximumRMSError). Default 0.01.
     batch_size : int
         Slices evolved together. Default 64.
+    backend : str
+        The solver's backend (see :func:`~lsn_explorer.levelset.solver.evolve`). Default "auto".
 
     Returns
     -------
@@ -168,7 +171,7 @@ def segment_slices(
     if params.grid is not None and size != (params.grid, params.grid):
         grid = (params.grid, params.grid)
         small = segment_slices(resample(images, grid, antialias=False), resample(masks, grid, antialias=False) > 0.5, params,
-                               max_rms_change=max_rms_change, batch_size=batch_size)
+                               max_rms_change=max_rms_change, batch_size=batch_size, backend=backend)
         return resample(small, size, antialias=False) > 0.5
     out = torch.zeros(images.shape, dtype=torch.bool)
     u0, seeded = bubble_level_set(masks)
@@ -178,7 +181,7 @@ def segment_slices(
         g = edge_function(images[chunk], method="itksnap", kappa=params.kappa, lam=params.lam)
         u = evolve(
             u0[chunk], g, num_iter=params.num_iter, alpha=params.alpha, beta=params.beta,
-            gamma=params.gamma, max_rms_change=max_rms_change, backend="fused",
+            gamma=params.gamma, max_rms_change=max_rms_change, backend=backend,
         )
         out[chunk] = u > 0
     return out
@@ -202,6 +205,7 @@ def tune_levelset(
     trials: int = 8,
     max_slices: int = SEARCH_SLICES,
     seed: int = 0,
+    backend: str = "auto",
 ) -> tuple[LevelSetParams, list[dict]]:
     """Choose solver settings by a bounded random search on training slices.
 
@@ -215,6 +219,8 @@ def tune_levelset(
         At most this many slices, drawn evenly, score each setting. Default 16.
     seed : int
         Seed of the draw. Default 0.
+    backend : str
+        The solver's backend (see :func:`segment_slices`). Default "auto".
 
     Returns
     -------
@@ -227,7 +233,7 @@ def tune_levelset(
     images, masks = images[pick], masks[pick]
     history = []
     for params in _draw_trials(trials, seed, grid=int(images.shape[-1])):
-        prediction = segment_slices(images, masks, params)
+        prediction = segment_slices(images, masks, params, backend=backend)
         dice = float(hard_dice(prediction.float() * 2 - 1, masks))
         history.append({**params.to_dict(), "dice": dice})
     best = max(history, key=lambda row: row["dice"])
