@@ -47,6 +47,22 @@ def test_constant_fields_give_the_scalar_result_in_every_backend(backend, kind):
     assert not torch.equal(flat, u0)
 
 
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b not in ("reference", "compiled")])
+@pytest.mark.parametrize("clamp", [None, 3.0])
+def test_every_backend_follows_the_reference_under_varying_maps(backend, clamp):
+    u0, g = _problem(dtype=torch.float32)
+    y, x = torch.meshgrid(torch.arange(32.0), torch.arange(48.0), indexing="ij")
+    alpha = (0.3 + torch.sin(x / 6) * torch.cos(y / 9)).expand_as(u0).contiguous()  # grows here, shrinks there
+    beta = torch.tensor([0.1, 0.3, 0.6])
+    gamma = (1.0 + 0.5 * torch.cos(y / 5)).expand_as(u0).contiguous()
+    kw = dict(num_iter=40, alpha=alpha, beta=beta, gamma=gamma, dt=0.12, clamp=clamp)
+    reference = evolve(u0, g, backend="reference", **kw)
+    torch.testing.assert_close(evolve(u0, g, backend=backend, **kw), reference, rtol=1e-6, atol=1e-5)
+    singles = torch.cat([evolve(u0[i : i + 1], g[i : i + 1], backend=backend, num_iter=40, alpha=alpha[i : i + 1],
+                                beta=float(beta[i]), gamma=gamma[i : i + 1], dt=0.12, clamp=clamp) for i in range(3)])
+    torch.testing.assert_close(singles, reference, rtol=1e-6, atol=1e-5)
+
+
 def test_a_map_changes_the_speed_where_it_says():
     # α = +1 on the left half, -1 on the right: a centred disc grows left and shrinks right
     u0 = bubbles((1, 1, 40, 40), [(20, 20)], radius=8.0, dtype=torch.float64)

@@ -19,7 +19,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from .operators import EPS, NORMAL_EPS, ROOT_EPS
+from .operators import advection_from_differences, curvature_of_padded, propagation_from_differences
 
 __all__ = ["fused_gac_step", "compiled_gac_step"]
 
@@ -55,25 +55,9 @@ def fused_gac_step(u, speed, vx, vy, curv):
     dxn = u - p[..., 1:-1, :-2]
     dyp = p[..., 2:, 1:-1] - u
     dyn = u - p[..., :-2, 1:-1]
-    # curvature: centred gradient, unit normal, centred divergence (replicate-padded)
-    ux = 0.5 * p[..., 1:-1, 2:] - 0.5 * p[..., 1:-1, :-2]
-    uy = 0.5 * p[..., 2:, 1:-1] - 0.5 * p[..., :-2, 1:-1]
-    squared = ux * ux + uy * uy
-    norm = torch.sqrt(squared + EPS)
-    unit = torch.sqrt(squared + NORMAL_EPS)
-    nx = F.pad(ux / unit, (1, 1, 0, 0), mode="replicate")
-    ny = F.pad(uy / unit, (0, 0, 1, 1), mode="replicate")
-    kappa = (0.5 * nx[..., 2:] - 0.5 * nx[..., :-2]) + (0.5 * ny[..., 2:, :] - 0.5 * ny[..., :-2, :])
-    return u + _rate(dxp, dxn, dyp, dyn, kappa, norm, speed, vx, vy, curv)
-
-
-def _rate(dxp, dxn, dyp, dyn, kappa, norm, speed, vx, vy, curv):
-    """``u_t`` from one-sided differences, curvature and ``|∇u|``: upwind advection and propagation."""
-    grow = torch.sqrt(dxp.clamp_min(0) ** 2 + dxn.clamp_max(0) ** 2 + dyp.clamp_min(0) ** 2 + dyn.clamp_max(0) ** 2 + EPS) - ROOT_EPS
-    shrink = torch.sqrt(dxp.clamp_max(0) ** 2 + dxn.clamp_min(0) ** 2 + dyp.clamp_max(0) ** 2 + dyn.clamp_min(0) ** 2 + EPS) - ROOT_EPS
-    prop = speed.clamp_min(0) * grow + speed.clamp_max(0) * shrink
-    adv = vx.clamp_min(0) * dxp + vx.clamp_max(0) * dxn + vy.clamp_min(0) * dyp + vy.clamp_max(0) * dyn
-    return adv + prop + curv * kappa * (norm - ROOT_EPS)
+    kappa, norm = curvature_of_padded(p)
+    prop = propagation_from_differences(dxp, dxn, dyp, dyn, speed)
+    return u + (advection_from_differences(dxp, dxn, dyp, dyn, vx, vy) + prop + curv * kappa * norm)
 
 
 @functools.lru_cache(maxsize=1)

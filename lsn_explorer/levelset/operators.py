@@ -33,9 +33,12 @@ __all__ = [
     "central_gradient",
     "upwind_propagation",
     "upwind_advection",
+    "propagation_from_differences",
+    "advection_from_differences",
     "central_propagation",
     "central_advection",
     "curvature",
+    "curvature_of_padded",
     "front_band",
     "EPS",
     "ROOT_EPS",
@@ -81,16 +84,24 @@ def central_gradient(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def upwind_propagation(d: torch.Tensor, speed: torch.Tensor) -> torch.Tensor:
     """Upwind ``F |∇u|`` for ``u_t = F |∇u|`` from one-sided differences ``d`` (N, 4, H, W)."""
-    dxp, dxn, dyp, dyn = d[:, 0:1], d[:, 1:2], d[:, 2:3], d[:, 3:4]
+    return propagation_from_differences(d[:, 0:1], d[:, 1:2], d[:, 2:3], d[:, 3:4], speed)
+
+
+def upwind_advection(d: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor) -> torch.Tensor:
+    """Upwind ``v·∇u`` for ``u_t = v·∇u`` from one-sided differences ``d`` (N, 4, H, W)."""
+    return advection_from_differences(d[:, 0:1], d[:, 1:2], d[:, 2:3], d[:, 3:4], vx, vy)
+
+
+def propagation_from_differences(dxp, dxn, dyp, dyn, speed: torch.Tensor) -> torch.Tensor:
+    """Upwind ``F |∇u|`` from the four one-sided differences D⁺x, D⁻x, D⁺y, D⁻y (each (N, 1, H, W))."""
     # F > 0 grows u (the front moves outwards): information comes from inside
     grow = torch.sqrt(F.relu(dxp) ** 2 + F.relu(-dxn) ** 2 + F.relu(dyp) ** 2 + F.relu(-dyn) ** 2 + EPS) - ROOT_EPS
     shrink = torch.sqrt(F.relu(-dxp) ** 2 + F.relu(dxn) ** 2 + F.relu(-dyp) ** 2 + F.relu(dyn) ** 2 + EPS) - ROOT_EPS
     return F.relu(speed) * grow - F.relu(-speed) * shrink
 
 
-def upwind_advection(d: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor) -> torch.Tensor:
-    """Upwind ``v·∇u`` for ``u_t = v·∇u`` from one-sided differences ``d`` (N, 4, H, W)."""
-    dxp, dxn, dyp, dyn = d[:, 0:1], d[:, 1:2], d[:, 2:3], d[:, 3:4]
+def advection_from_differences(dxp, dxn, dyp, dyn, vx: torch.Tensor, vy: torch.Tensor) -> torch.Tensor:
+    """Upwind ``v·∇u`` from the four one-sided differences D⁺x, D⁻x, D⁺y, D⁻y (each (N, 1, H, W))."""
     return F.relu(vx) * dxp - F.relu(-vx) * dxn + F.relu(vy) * dyp - F.relu(-vy) * dyn
 
 
@@ -105,13 +116,32 @@ def central_advection(ux: torch.Tensor, uy: torch.Tensor, vx: torch.Tensor, vy: 
 
 
 def curvature(u: torch.Tensor, kernels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``κ = div(∇u / |∇u|)`` and ``|∇u|`` (0 where flat); kernels (4, 1, 3, 3) = (grad-x, grad-y, div-x, div-y)."""
+    """``κ = div(∇u / |∇u|)`` and ``|∇u|`` (0 where flat); kernels (4, 1, 3, 3) = (grad-x, grad-y, div-x, div-y).
+
+    Without ``kernels`` the centred stencils XC, YC, computed with slices of the padded
+    ``u`` (:func:`curvature_of_padded`); learned kernels run as convolutions.
+    """
     if kernels is None:
-        kernels = _fixed_weight(("XC", "YC", "XC", "YC"), u.dtype, u.device)
+        return curvature_of_padded(F.pad(u, (1, 1, 1, 1), mode="replicate"))
     grad = apply_stencils(u, kernels[0:2])
     squared = grad[:, 0:1] ** 2 + grad[:, 1:2] ** 2
     unit = grad / torch.sqrt(squared + NORMAL_EPS)
     kappa = apply_stencils(unit[:, 0:1], kernels[2:3]) + apply_stencils(unit[:, 1:2], kernels[3:4])
+    return kappa, torch.sqrt(squared + EPS) - ROOT_EPS
+
+
+def curvature_of_padded(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`curvature` with the centred stencils, from ``u`` replicate-padded by one pixel (N, 1, H+2, W+2).
+
+    Centred gradient, unit normal (replicate-padded in turn) and centred divergence.
+    """
+    ux = 0.5 * p[..., 1:-1, 2:] - 0.5 * p[..., 1:-1, :-2]
+    uy = 0.5 * p[..., 2:, 1:-1] - 0.5 * p[..., :-2, 1:-1]
+    squared = ux * ux + uy * uy
+    unit = torch.sqrt(squared + NORMAL_EPS)
+    nx = F.pad(ux / unit, (1, 1, 0, 0), mode="replicate")
+    ny = F.pad(uy / unit, (0, 0, 1, 1), mode="replicate")
+    kappa = (0.5 * nx[..., 2:] - 0.5 * nx[..., :-2]) + (0.5 * ny[..., 2:, :] - 0.5 * ny[..., :-2, :])
     return kappa, torch.sqrt(squared + EPS) - ROOT_EPS
 
 
