@@ -25,7 +25,8 @@ def lazy_exports(package: str, where: dict[str, str]):
     package : str
         The package's ``__name__``.
     where : dict of str -> str
-        Public name -> submodule (relative to ``package``, without the dot).
+        Public name -> submodule (relative to ``package``, without the leading dot; a
+        further leading dot climbs to the parent package, e.g. ``".devices"``).
 
     Returns
     -------
