@@ -117,7 +117,8 @@ def _kernels(args: argparse.Namespace) -> None:
     from .kernels import kernels_command
 
     out = kernels_command(
-        args.model, out=args.out, n_clusters=args.k, canonicalize=args.canonicalize, seed=args.seed, png=not args.no_png
+        args.model, out=args.out, n_clusters=args.k, canonicalize=args.canonicalize, seed=args.seed, png=not args.no_png,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
     print(out)
 
@@ -199,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     kernels.add_argument("--k", type=int, default=3, help="clusters per layer (default 3, as the paper)")
     kernels.add_argument("--canonicalize", action="store_true", help="fold sign, scale and the 8 symmetries before clustering")
     kernels.add_argument("--seed", type=int, default=0)
-    kernels.add_argument("--no-png", action="store_true", help="write HTML figures only")
+    kernels.add_argument("--no-png", action="store_true", help="write the CSV and HTML files but no PNGs (the slow part)")
     kernels.set_defaults(handler=_kernels)
     return parser
 

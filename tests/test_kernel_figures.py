@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import json
+import re
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
+from fixtures.kernels.keras_unet import PARTS, write_keras_unet
 
+from lsn_explorer.cli import main
 from lsn_explorer.errors import CheckpointError, InputError
 from lsn_explorer.kernels import analyze_kernels, collect_kernels, kernels_command, layer_summary
 from lsn_explorer.kernels.report import write_figures
@@ -78,12 +83,50 @@ def test_kernels_command_writes_figures_and_csvs_for_every_layer(tmp_path):
         summary = list(csv.DictReader(fh))
     assert [s["part"] for s in summary] == [i.part for i in ks.layers]
     assert [int(s["n_kernels"]) for s in summary] == [i.n_kernels for i in ks.layers]
-    for k in range(1, ks.n_layers + 1):
+    for k, info in enumerate(ks.layers, start=1):
         stem = f"layer_{k:02d}_conv{k}"
-        assert (out / f"{stem}.csv").is_file()
-        assert (out / f"{stem}_scatter.html").stat().st_size > 1000
-        assert (out / f"{stem}_centroids.html").is_file()
-    assert (out / "figure3_grid.html").is_file() and (out / "summary_operators.html").is_file()
+        with open(out / f"{stem}.csv") as fh:
+            clusters = {int(r["cluster"]) for r in csv.DictReader(fh)}
+        data, layout = _written_figure(out / f"{stem}_scatter.html")
+        assert layout["title"]["text"].startswith(f"layer {k} (conv{k}, {info.part}): {info.n_kernels} kernels")
+        assert sum(_n_points(t) for t in data if t["name"].startswith("cluster")) == info.n_kernels
+        assert {t["name"] for t in data} == {f"cluster {c}" for c in clusters} | {"reference stencils", "LSN stencils"}
+        data, _ = _written_figure(out / f"{stem}_centroids.html")
+        assert clusters <= set(range(sum(t["type"] == "heatmap" for t in data)))
+    data, layout = _written_figure(out / "figure3_grid.html")
+    assert [a["text"] for a in layout["annotations"]] == [f"layer {k} ({i.part})" for k, i in enumerate(ks.layers, start=1)]
+    axes = sorted({t.get("xaxis", "x") for t in data}, key=lambda a: int(a[1:] or 1))
+    points = [sum(_n_points(t) for t in data if t.get("xaxis", "x") == a and t["name"].startswith("cluster")) for a in axes]
+    assert points == [i.n_kernels for i in ks.layers]
+    data, _ = _written_figure(out / "summary_operators.html")
+    bars = [t for t in data if t["type"] == "bar"]
+    assert all(list(t["x"]) == [str(k) for k in range(1, ks.n_layers + 1)] for t in bars)
+    np.testing.assert_allclose(np.sum([_values(t["y"]) for t in bars], axis=0), 1.0)
+    assert [t["name"] for t in data if t["type"] == "scatter"] == ["mean-zero", "silhouette"]
+
+
+def _written_figure(path) -> tuple[list, dict]:
+    """``(data, layout)`` of the figure in a plotly HTML file, as the browser receives them."""
+    text = path.read_text()
+    decoder = json.JSONDecoder()
+    start = text.index("Plotly.newPlot(") + len("Plotly.newPlot(")
+    parts, pos = [], start
+    for _ in range(3):  # the div id, the traces, the layout
+        pos = re.compile(r"[\s,]*").match(text, pos).end()
+        value, pos = decoder.raw_decode(text, pos)
+        parts.append(value)
+    return parts[1], parts[2]
+
+
+def _values(array) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array ``{"dtype", "bdata"}``."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+    return np.asarray(array)
+
+
+def _n_points(trace) -> int:
+    return len(_values(trace.get("x", [])))
 
 
 def test_kernels_command_errors_name_the_model(tmp_path):
@@ -107,3 +150,36 @@ def test_summary_fractions_add_up_and_png_export_works(tmp_path):
     fig = kernel_scatter_figure(atlas.coords, atlas.clusters.labels)
     (png,) = write_figures({"one": fig}, tmp_path, html=False)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_command_line_reports_every_stage_and_skips_pngs(tmp_path, capsys):
+    model = tmp_path / "unet.h5"
+    write_keras_unet(model)
+    out = tmp_path / "atlas"
+    assert main(["kernels", str(model), "--out", str(out), "--no-png"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(out)
+    lines = captured.err.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["collect", "cluster", "project", "identify", "figures"]
+    assert all(re.fullmatch(r"\w+: .+ \(\d+\.\d s\)", line) for line in lines), lines
+    assert lines[0].startswith("collect: 26 kernels in 5 layers")  # 1*2 + 2*2 + 2*3 + (2+3)*2 + 2*2
+    assert not list(out.glob("*.png"))
+    assert len(list(out.glob("*.html"))) == 2 * 5 + 2
+    with open(out / "summary.csv") as fh:
+        assert {r["name"]: r["part"] for r in csv.DictReader(fh)} == PARTS
+    data, _ = _written_figure(out / "layer_03_mid_scatter.html")
+    hover = [text for t in data if t["name"].startswith("cluster") for text in t["text"]]
+    assert len(hover) == 6 and all(re.match(r"layer 3 · out \d · in \d<br>", text) for text in hover)  # as the explorer's
+
+
+def test_pngs_are_a_stage_of_their_own(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("lsn_explorer.kernels.report.write_figures",
+                        lambda figs, out, *, png=True, html=True: calls.append((html, png)) or [])
+    model = tmp_path / "unet.h5"
+    write_keras_unet(model)
+    lines = []
+    kernels_command(str(model), out=tmp_path / "atlas", progress=lines.append)
+    assert calls == [(True, False), (False, True)]
+    assert [line.split(":")[0] for line in lines] == ["collect", "cluster", "project", "identify", "figures", "png"]
+    assert lines[-1].startswith("png: 12 PNG files")

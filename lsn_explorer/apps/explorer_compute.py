@@ -9,16 +9,18 @@ without a browser, so it is tested directly.
 
 UMAP is read from the cache only (:func:`cached_umap`); umap-learn is never
 imported, so a model without a precomputed embedding simply has no UMAP view.
+
+Some of these names belong to the library and are only gathered here for the app:
+:func:`kernel_hover` (:mod:`lsn_explorer.kernels.figures`), :func:`layer_fractions`
+and :func:`selection_csv` (``csv_text`` of :mod:`lsn_explorer.kernels.tables`),
+:func:`cached_umap` (:mod:`lsn_explorer.kernels.atlas_umap`) and :func:`view_range`
+(:mod:`lsn_explorer.viz.kernels`).
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import dataclasses
-import hashlib
-import io
-import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -28,11 +30,17 @@ import numpy as np
 
 from .._files import atomic_path
 from ..errors import InputError, MissingDataError
+from ..kernels.atlas import PLOT_STENCILS, Atlas, analyze_kernels
+from ..kernels.atlas_umap import cached_umap
 from ..kernels.collect import KernelSet, collect_kernels
+from ..kernels.figures import kernel_hover
 from ..kernels.identify import STENCIL_CATALOGUE
-from ..kernels.report import PLOT_STENCILS, Atlas, analyze_kernels, kernel_rows
+from ..kernels.model_argument import load_model_argument
+from ..kernels.tables import csv_text as selection_csv
+from ..kernels.tables import kernel_rows, layer_fractions
 from ..levelset.stencils import FINITE_DIFFERENCE_STENCILS
 from ..models.bundled import ASSETS
+from ..viz.kernels import view_range
 
 __all__ = [
     "EXPLORER_ASSETS",
@@ -97,7 +105,7 @@ class Projection:
     coords : (K, 2) array
         Every kernel.
     ref_coords : (L, R, 2) array
-        The :data:`~lsn_explorer.kernels.report.PLOT_STENCILS` in each layer's plane
+        The :data:`~lsn_explorer.kernels.atlas.PLOT_STENCILS` in each layer's plane
         (the same for every layer in a global view).
     axis_titles : list of (str, str)
         One pair per layer.
@@ -134,8 +142,6 @@ def load_kernel_set(model, *, max_bytes: int = MAX_MODEL_BYTES) -> KernelSet:
         A file that is not a readable model or holds no 3x3 kernels.
     """
     if isinstance(model, str) and model.startswith("bundled-"):
-        from ..kernels.report import load_model_argument
-
         return collect_kernels(load_model_argument(model))
     if isinstance(model, (str, os.PathLike)):
         if not str(model).strip():
@@ -204,58 +210,6 @@ def explorer_atlas(kernel_set: KernelSet, *, n_clusters: int = 3, random_state: 
     return analyze_kernels(kernel_set, n_clusters=n_clusters, random_state=random_state, spectrum_shape=None)
 
 
-def _umap_name(X: np.ndarray, R: np.ndarray, random_state: int) -> str | None:
-    """:func:`~lsn_explorer.kernels.umap_cache_name` with its default parameters, without importing umap."""
-    from importlib import metadata
-
-    try:
-        version = metadata.version("umap-learn")
-    except metadata.PackageNotFoundError:
-        return None
-    params = dict(n_neighbors=int(min(15, len(X) + len(R) - 1)), min_dist=0.1, metric="euclidean", random_state=int(random_state))
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
-    h.update(b"|" + np.ascontiguousarray(R, dtype=np.float64).tobytes())
-    h.update(json.dumps({**params, "umap": version, "shape": list(X.shape)}, sort_keys=True).encode())
-    return f"{h.hexdigest()[:32]}.npz"
-
-
-def cached_umap(kernels, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
-    """The cached global UMAP of ``kernels`` with :data:`PLOT_STENCILS`, or None if none was computed.
-
-    Looks where :func:`~lsn_explorer.kernels.umap_embedding` writes (and the bundled
-    folder), for the embedding :func:`~lsn_explorer.kernels.precompute_umap` makes.
-    Never fits UMAP and never imports umap-learn.
-
-    Parameters
-    ----------
-    kernels : (K, 9) array
-    random_state : int, optional
-        Default 0.
-
-    Returns
-    -------
-    (coords (K, 2), ref_coords (R, 2)) or None
-    """
-    from .._files import cache_dir
-    from ..kernels.project import BUNDLED_UMAP_DIR, reference_matrix
-
-    X = np.asarray(kernels, dtype=np.float64).reshape(-1, 9)
-    _, R = reference_matrix(PLOT_STENCILS)
-    if len(X) + len(R) < 4:
-        return None
-    name = _umap_name(X, R, random_state)
-    if name is None:
-        return None
-    for candidate in (cache_dir() / "umap" / name, BUNDLED_UMAP_DIR / name):
-        if candidate.is_file():
-            with np.load(candidate) as f:
-                coords = np.asarray(f["coords"], dtype=np.float64)
-            if len(coords) == len(X) + len(R):
-                return coords[: len(X)], coords[len(X):]
-    return None
-
-
 def model_projections(atlas: Atlas, *, umap: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Projection]:
     """Every 2-D view of a model, computed once: ``{"global": ..., "layer": ..., ["umap": ...]}``.
 
@@ -297,17 +251,6 @@ def umap_view(umap: tuple[np.ndarray, np.ndarray], n_layers: int) -> Projection:
     return Projection(np.asarray(u), np.broadcast_to(ur, (n_layers, *np.shape(ur))), [("UMAP 1", "UMAP 2")] * n_layers)
 
 
-def kernel_hover(atlas: Atlas) -> np.ndarray:
-    """Hover text of every kernel: its name, operator (residual, order) and nearest stencil; ``(K,)`` str."""
-    ks, ident = atlas.kernels, atlas.identification
-    return np.array([
-        f"layer {layer + 1} · out {o} · in {i}<br>{op} (residual {r:.2f}, order {od:g})<br>nearest {nn} ({nr:.2f})"
-        for layer, o, i, op, r, od, nn, nr in zip(
-            ks.layer, ks.out_channel, ks.in_channel, ident.operator, ident.residual, ident.order, ident.nearest, ident.nearest_residual
-        )
-    ], dtype=object)
-
-
 def layer_clusters(kernels, n_clusters: int, *, canonicalize: bool = False, random_state: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
     """k-means of one layer's kernels: ``(labels (n,), centers (k, 9), silhouette)``.
 
@@ -329,39 +272,6 @@ def centroid_labels(centers) -> list[str]:
 
     ident = identify_kernels(np.asarray(centers, dtype=np.float64).reshape(-1, 9))
     return [f"{op}, residual {r:.2f}" for op, r in zip(ident.operator, ident.residual)]
-
-
-def view_range(coords, ref_coords=None, *, pad: float = 0.08) -> tuple[list[float], list[float]]:
-    """x and y ranges covering the kernels (0.5–99.5 percentiles) and the given stencils.
-
-    Parameters
-    ----------
-    coords : (n, 2) array
-    ref_coords : (R, 2) array, optional
-        Stencils to keep in view (pass the reference kernels, not the far-out LSN stencils).
-    pad : float, optional
-        Margin, as a fraction of the span. Default 0.08.
-
-    Returns
-    -------
-    ([x0, x1], [y0, y1])
-    """
-    pts = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-    if ref_coords is not None and len(ref_coords):
-        R = np.asarray(ref_coords, dtype=np.float64).reshape(-1, 2)
-    else:
-        R = np.zeros((0, 2))
-    if len(pts):
-        lo, hi = np.percentile(pts, 0.5, axis=0), np.percentile(pts, 99.5, axis=0)
-        if len(R):
-            lo, hi = np.minimum(lo, R.min(axis=0)), np.maximum(hi, R.max(axis=0))
-    elif len(R):
-        lo, hi = R.min(axis=0), R.max(axis=0)
-    else:
-        lo, hi = np.full(2, -1.0), np.full(2, 1.0)
-    span = np.maximum(hi - lo, 1e-9)
-    return ([float(lo[0] - pad * span[0]), float(hi[0] + pad * span[0])],
-            [float(lo[1] - pad * span[1]), float(hi[1] + pad * span[1])])
 
 
 def kernel_details(atlas: Atlas, row: int) -> dict:
@@ -410,14 +320,9 @@ def phantom_ct_slice(*, size: int = 256, seed: int = 0) -> np.ndarray:
 
 
 def _generate_phantom_slice(size: int, seed: int) -> np.ndarray:
-    from ..data import preprocess as pp
-    from ..data.phantom import phantom_volume
+    from ..data.phantom import widest_liver_slice
 
-    hu, label, affine = phantom_volume(0, seed=seed, size=size, num_slices=16)
-    hu, label, _ = pp.to_canonical(hu, label, affine, affine)
-    hu, label = pp.to_display_axes(hu), pp.to_display_axes(label)
-    z = int((label > 0).sum(axis=(1, 2)).argmax())
-    return np.ascontiguousarray(pp.window_hu(hu[z]), dtype=np.float32)
+    return widest_liver_slice(0, seed=seed, size=size, num_slices=16)[0]
 
 
 def write_phantom_ct_slice(out_dir=EXPLORER_ASSETS, *, size: int = 256, seed: int = 0) -> Path:
@@ -520,7 +425,7 @@ def selection_rows(atlas: Atlas, index: int, positions, *, labels, coords) -> li
     Returns
     -------
     list of dict
-        :func:`~lsn_explorer.kernels.report.kernel_rows` rows (layer, channels, nine
+        :func:`~lsn_explorer.kernels.tables.kernel_rows` rows (layer, channels, nine
         weights, nearest stencil, operator, residual, order, ...) with ``cluster``, ``x``, ``y``.
     """
     rows = kernel_rows(atlas, index)
@@ -535,46 +440,3 @@ def selection_rows(atlas: Atlas, index: int, positions, *, labels, coords) -> li
         row["x"], row["y"] = float(coords[p][0]), float(coords[p][1])
         out.append(row)
     return out
-
-
-def selection_csv(rows: list[dict]) -> str:
-    """CSV text of dict rows (same keys); floats with 10 significant digits, as the atlas's CSV files."""
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: (f"{v:.10g}" if isinstance(v, float) else v) for k, v in row.items()})
-    return buf.getvalue()
-
-
-def layer_fractions(atlas: Atlas, index: int, *, max_residual: float = 0.5) -> tuple[dict, dict]:
-    """Fractions of a layer's kernels near each operator and each catalogue stencil.
-
-    A kernel counts when its residual is at most ``max_residual`` (as
-    :func:`~lsn_explorer.kernels.report.layer_summary`); the rest is ``"none"``.
-
-    Returns
-    -------
-    operators, stencils : dict of str -> float
-        Every operator of :data:`~lsn_explorer.kernels.identify.OPERATORS` (then
-        ``"zero"``, all-zero kernels) and every stencil of
-        :data:`~lsn_explorer.kernels.identify.STENCIL_CATALOGUE`, in that fixed order
-        (so layers compare bar by bar), ``"none"`` last; each sums to 1.
-    """
-    from ..kernels.identify import OPERATORS
-
-    info = atlas.kernels.layers[index]
-    sl = slice(info.start, info.stop)
-    ident = atlas.identification
-    n = max(info.n_kernels, 1)
-
-    def fractions(categories, names, residuals):
-        ok = residuals <= max_residual
-        out = {c: float(((names == c) & ok).sum() / n) for c in categories}
-        out["none"] = float((~ok).sum() / n)
-        return out
-
-    ops = [op.name for op in OPERATORS] + ["zero"]
-    return (fractions(ops, ident.operator[sl], ident.residual[sl]),
-            fractions(list(STENCIL_CATALOGUE), ident.nearest[sl], ident.nearest_residual[sl]))

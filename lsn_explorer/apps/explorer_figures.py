@@ -201,7 +201,7 @@ def fractions_html(operators: Mapping[str, float], stencils: Mapping[str, float]
     Parameters
     ----------
     operators, stencils : mapping of str -> float
-        From :func:`~lsn_explorer.apps.explorer_compute.layer_fractions`.
+        From :func:`~lsn_explorer.kernels.tables.layer_fractions`.
     title : str, optional
 
     Returns

@@ -70,6 +70,7 @@ from ..presets import Preset, get_preset
 __all__ = [
     "FORMAT",
     "phantom_volume",
+    "widest_liver_slice",
     "write_phantom_dataset",
     "default_phantom_dir",
 ]
@@ -199,7 +200,17 @@ def _lerp_harm(h0, h1, w):
 
 
 def _sample_anatomy(rng, height_mm):
-    """Draw every per-volume parameter (sizes in mm, intensities in HU)."""
+    """Draw every per-volume parameter (sizes in mm, intensities in HU), always in the same order."""
+    p = _sample_body(rng)
+    p["height"] = height_mm
+    p["bowel"] = _sample_bowel(rng, p["sc"], height_mm)
+    p["tumours"] = _sample_tumours(rng, p)
+    p["tumour_blobs"] = [_place_tumour(p, tm) for tm in p["tumours"]]
+    return p
+
+
+def _sample_body(rng):
+    """The body's outline, tissue intensities, liver extent and shape, spine, ribs and the other organs."""
     a = rng.uniform(145.0, 170.0)
     b = a * rng.uniform(0.66, 0.78)
     sc = a / 150.0
@@ -255,8 +266,11 @@ def _sample_anatomy(rng, height_mm):
         af_level=rng.uniform(-0.2, 0.5),
         stomach_air=rng.uniform() < 0.7,
     )
-    p["height"] = height_mm
-    # bowel loops below the liver's widest level, in the anterior abdomen
+    return p
+
+
+def _sample_bowel(rng, sc, height_mm):
+    """Bowel loops below the liver's widest level, in the anterior abdomen, and the hepatic flexure."""
     bowel = []
     for _ in range(int(rng.integers(12, 20))):
         bowel.append(
@@ -286,8 +300,12 @@ def _sample_anatomy(rng, height_mm):
             lumen=10.0,
         )
     )
-    p["bowel"] = bowel
-    # tumours: 0-4, centres inside the right lobe (or the left lobe)
+    return bowel
+
+
+def _sample_tumours(rng, p):
+    """0-4 tumours, centres inside the right lobe (or the left lobe)."""
+    sc = p["sc"]
     n_tumours = int(rng.choice([0, 1, 1, 2, 2, 3, 4]))
     tumours = []
     for _ in range(n_tumours):
@@ -307,9 +325,7 @@ def _sample_anatomy(rng, height_mm):
                 harm=_harm(rng, 3, 0.08),
             )
         )
-    p["tumours"] = tumours
-    p["tumour_blobs"] = [_place_tumour(p, tm) for tm in tumours]
-    return p
+    return tumours
 
 
 def _liver_profile(p, t):
@@ -812,3 +828,27 @@ def default_phantom_dir(preset: str | Preset | None = None) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def widest_liver_slice(index: int = 0, *, seed: int = 0, size: int = 256, num_slices: int = 16):
+    """The axial slice of phantom volume ``index`` with the most liver, as the apps and exercises show it.
+
+    Parameters
+    ----------
+    index, seed, size, num_slices
+        As :func:`phantom_volume`.
+
+    Returns
+    -------
+    image : (size, size) float32 ndarray
+        The slice windowed to HU [-100, 400] -> [-1, 1], in display orientation.
+    mask : (size, size) bool ndarray
+        Its liver label.
+    """
+    from . import preprocess as pp
+
+    hu, label, affine = phantom_volume(index, seed=seed, size=size, num_slices=num_slices)
+    hu, label, _ = pp.to_canonical(hu, label, affine, affine)
+    hu, label = pp.to_display_axes(hu), pp.to_display_axes(label)
+    z = int((label > 0).sum(axis=(1, 2)).argmax())
+    return np.ascontiguousarray(pp.window_hu(hu[z]), dtype=np.float32), np.ascontiguousarray(label[z] > 0)

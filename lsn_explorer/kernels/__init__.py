@@ -6,6 +6,11 @@ Typical use::
     atlas = analyze_kernels(model)          # nn.Module, checkpoint, state_dict or Keras .h5
     atlas.clusters.labels, atlas.coords     # per-layer k-means, global PCA plane
     atlas.identification.operator           # nearest finite-difference operator per kernel
+
+Modules: ``collect`` (and ``parts``: encoder / decoder from the topology), ``cluster``,
+``project``, ``identify``, ``atlas`` (all steps at once), ``tables`` (rows, CSV),
+``figures`` (the atlas's plotly figures), ``atlas_umap`` (the cached UMAP view) and
+``report`` (the ``lsn-explorer kernels`` command).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ __all__ = [
     "layer_pca",
     "umap_embedding",
     "umap_cache_name",
+    "umap_cache_path",
+    "cached_umap",
     "moment_matrix",
     "kernel_from_moments",
     "Operator",
@@ -43,6 +50,8 @@ __all__ = [
     "Atlas",
     "analyze_kernels",
     "layer_summary",
+    "layer_fractions",
+    "kernel_hover",
     "kernels_command",
     "precompute_umap",
 ]
@@ -72,12 +81,16 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "PCA2": "project",
     "layer_pca": "project",
     "umap_cache_name": "project",
+    "umap_cache_path": "project",
     "umap_embedding": "project",
-    "Atlas": "report",
-    "analyze_kernels": "report",
+    "Atlas": "atlas",
+    "analyze_kernels": "atlas",
+    "cached_umap": "atlas_umap",
+    "precompute_umap": "atlas_umap",
+    "kernel_hover": "figures",
     "kernels_command": "report",
-    "layer_summary": "report",
-    "precompute_umap": "report",
+    "layer_fractions": "tables",
+    "layer_summary": "tables",
     "sorted_spectra": "spectrum",
     "spectrum_labels": "spectrum",
 })

@@ -1,4 +1,4 @@
-"""An :class:`~lsn_explorer.kernels.report.Atlas` as a flat dict of numpy arrays, and back.
+"""An :class:`~lsn_explorer.kernels.atlas.Atlas` as a flat dict of numpy arrays, and back.
 
 Made for ``np.savez`` / ``np.load(allow_pickle=False)``: strings become fixed-width unicode
 arrays and everything that is not an array (layer names and shapes, options, stencil names)
@@ -18,7 +18,7 @@ from .cluster import LayerClusters
 from .collect import KernelSet, LayerInfo
 from .identify import Identification
 from .project import PCA2
-from .report import Atlas
+from .atlas import Atlas
 
 __all__ = ["atlas_to_arrays", "atlas_from_arrays"]
 

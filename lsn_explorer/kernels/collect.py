@@ -7,7 +7,9 @@ libraries compute a cross-correlation, so no flip is involved). Rows run
 layer by layer, then output channel (outer) and input channel (inner), the
 order of the authors' analysis. A depthwise layer gives one kernel per channel.
 Biases are ignored. Kernels of another spatial size are listed in
-``KernelSet.skipped`` and left out.
+``KernelSet.skipped`` and left out. A layer's part ("encoder", "decoder", ...)
+comes from the model when it names it, else from the network's topology
+(:mod:`~lsn_explorer.kernels.parts`).
 
 Sources: an ``nn.Module`` (its ``named_kernel_layers()`` when it has one, else
 its ``Conv2d`` modules in registration order), an lsn_explorer checkpoint, a
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import CheckpointError, DataFileError, InputError, MissingDataError
+from .parts import keras_topology, module_topology, topology_parts
 
 if TYPE_CHECKING:  # torch loads only for torch models and files: a Keras file or a KernelSet never needs it
     import torch
@@ -47,7 +50,9 @@ class LayerInfo:
     name : str
         Layer name (module path, state_dict key stem or Keras layer name).
     part : str
-        ``"encoder"``, ``"decoder"``, ... as the model tags it, else ``"unknown"``.
+        ``"encoder"``, ``"decoder"``, ... as the model tags it, else as its topology
+        says (:func:`~lsn_explorer.kernels.parts.topology_parts`; ``"unknown"``
+        when it does not tell).
     shape : tuple of int
         Weight shape in PyTorch order ``(out, in, kh, kw)``; for a depthwise
         layer ``(channels * multiplier, 1, kh, kw)``.
@@ -196,7 +201,9 @@ def kernels_from_model(model: nn.Module) -> KernelSet:
     model : nn.Module
         A model with ``named_kernel_layers() -> [(name, part, weight (out, in, 3, 3))]``
         (lsn_explorer's UNet and LSN), or any module: its ``nn.Conv2d``
-        modules are then taken in registration order with part ``"unknown"``;
+        modules are then taken in registration order, each with the part its place
+        among the pooling and up-sampling modules gives
+        (:func:`~lsn_explorer.kernels.parts.module_topology`);
         a conv with ``groups == in_channels > 1`` is depthwise.
 
     Returns
@@ -222,12 +229,13 @@ def kernels_from_model(model: nn.Module) -> KernelSet:
     if hasattr(model, "named_kernel_layers"):
         named = [(n, p, _numpy(w), 0) for n, p, w in model.named_kernel_layers()]
         return _split(named, source)
+    parts = topology_parts(module_topology(model))
     named = []
     for name, mod in model.named_modules():
         if isinstance(mod, nn.Conv2d):
             depthwise = mod.groups > 1 and mod.groups == mod.in_channels
             mult = mod.out_channels // mod.in_channels if depthwise else 0
-            named.append((name, "unknown", _numpy(mod.weight), mult))
+            named.append((name, parts.get(name, "unknown"), _numpy(mod.weight), mult))
     return _split(named, source)
 
 
@@ -271,27 +279,51 @@ def _read_torch_file(path: Path) -> KernelSet:
     return _split(_state_dict_layers(payload, path), str(path))
 
 
-_CONV_CLASSES = {"Conv2D": 0, "Convolution2D": 0, "DepthwiseConv2D": 1, "SeparableConv2D": 1}
-
-
-def _config_order(config) -> list[str]:
-    """Names of conv layers in a Keras ``model_config``, nested models expanded in place."""
-    names = []
-    layers = config.get("config", {}).get("layers", []) if isinstance(config, dict) else []
-    if isinstance(config, dict) and isinstance(config.get("config"), list):  # old Sequential
-        layers = config["config"]
-    for layer in layers:
-        cls = layer.get("class_name", "")
-        inner = layer.get("config", {})
-        if isinstance(inner, dict) and "layers" in inner:
-            names += _config_order(layer)
-        elif cls in _CONV_CLASSES:
-            names.append(inner.get("name", layer.get("name")))
-    return names
-
-
 def _decode(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _keras_weights(root) -> tuple[dict[str, tuple[np.ndarray, int]], list[str]]:
+    """``({layer: (weight (out, in, kh, kw), multiplier or 0)}, layers in file order)`` of an HDF5 group."""
+    import h5py
+
+    found: dict[str, tuple[np.ndarray, int]] = {}
+    order: list[str] = []
+
+    def visit(name, obj):
+        if not isinstance(obj, h5py.Dataset):
+            return
+        parts = name.split("/")
+        leaf = parts[-1].split(":")[0]
+        if leaf not in ("kernel", "depthwise_kernel") or len(parts) < 2:
+            return
+        layer = parts[-2]
+        if leaf == "kernel" and layer in found and found[layer][1]:
+            return  # a SeparableConv2D's pointwise kernel is 1x1 anyway; keep the depthwise one
+        k = np.asarray(obj[()], dtype=np.float64)
+        if k.ndim != 4:
+            return
+        if leaf == "depthwise_kernel":
+            # (kh, kw, C, m) -> (C*m, 1, kh, kw), output channel c*m + j
+            w = k.reshape(k.shape[0], k.shape[1], -1).transpose(2, 0, 1)[:, None]
+            found[layer] = (w, k.shape[3])
+        else:
+            found[layer] = (k.transpose(3, 2, 0, 1), 0)  # HWIO -> OIHW
+        if layer not in order:
+            order.append(layer)
+
+    root.visititems(visit)
+    return found, order
+
+
+def _keras_config_topology(config) -> list:
+    """The :class:`~lsn_explorer.kernels.parts.TopologyNode` list of a ``model_config`` attribute (empty if unreadable)."""
+    if config is None:
+        return []
+    try:
+        return keras_topology(json.loads(_decode(config)))
+    except (ValueError, AttributeError, TypeError):
+        return []
 
 
 def read_keras_h5(path: str | os.PathLike) -> KernelSet:
@@ -313,7 +345,11 @@ def read_keras_h5(path: str | os.PathLike) -> KernelSet:
     Returns
     -------
     KernelSet
-        Parts are ``"unknown"``; ``weight[o, i] = K[:, :, i, o]``.
+        ``weight[o, i] = K[:, :, i, o]``. Parts ("encoder", "bottom", "decoder")
+        come from the pooling and up-sampling layers of ``model_config``
+        (:func:`~lsn_explorer.kernels.parts.keras_topology`); they are
+        ``"unknown"`` in a file without ``model_config`` (``save_weights``)
+        and in a network that neither pools nor up-samples.
 
     Raises
     ------
@@ -332,42 +368,12 @@ def read_keras_h5(path: str | os.PathLike) -> KernelSet:
     except OSError as exc:
         raise DataFileError(f"{path} is not an HDF5 file ({exc}); expected a Keras .h5 model") from None
     with f:
-        root = f["model_weights"] if "model_weights" in f else f
-        found: dict[str, tuple[np.ndarray, int]] = {}
-        order: list[str] = []
-
-        def visit(name, obj):
-            if not isinstance(obj, h5py.Dataset):
-                return
-            parts = name.split("/")
-            leaf = parts[-1].split(":")[0]
-            if leaf not in ("kernel", "depthwise_kernel") or len(parts) < 2:
-                return
-            layer = parts[-2]
-            if leaf == "kernel" and layer in found and found[layer][1]:
-                return  # a SeparableConv2D's pointwise kernel is 1x1 anyway; keep the depthwise one
-            k = np.asarray(obj[()], dtype=np.float64)
-            if k.ndim != 4:
-                return
-            if leaf == "depthwise_kernel":
-                # (kh, kw, C, m) -> (C*m, 1, kh, kw), output channel c*m + j
-                w = k.reshape(k.shape[0], k.shape[1], -1).transpose(2, 0, 1)[:, None]
-                found[layer] = (w, k.shape[3])
-            else:
-                found[layer] = (k.transpose(3, 2, 0, 1), 0)  # HWIO -> OIHW
-            if layer not in order:
-                order.append(layer)
-
-        root.visititems(visit)
-        config = f.attrs.get("model_config")
-    if config is not None:
-        try:
-            names = _config_order(json.loads(_decode(config)))
-        except (ValueError, AttributeError):
-            names = []
-        ranked = [n for n in names if n in found]
-        order = ranked + [n for n in order if n not in ranked]
-    named = [(n, "unknown", found[n][0], found[n][1]) for n in order]
+        found, order = _keras_weights(f["model_weights"] if "model_weights" in f else f)
+        nodes = _keras_config_topology(f.attrs.get("model_config"))
+    ranked = list(dict.fromkeys(node.name for node in nodes if node.name in found))
+    order = ranked + [n for n in order if n not in ranked]
+    parts = topology_parts(nodes)
+    named = [(n, parts.get(n, "unknown"), found[n][0], found[n][1]) for n in order]
     return _split(named, str(path))
 
 

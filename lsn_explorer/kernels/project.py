@@ -22,7 +22,7 @@ from ..errors import InputError
 from .collect import KernelSet
 from .moments import as_kernels
 
-__all__ = ["PCA2", "layer_pca", "umap_embedding", "umap_cache_name", "reference_matrix", "BUNDLED_UMAP_DIR"]
+__all__ = ["PCA2", "layer_pca", "umap_embedding", "umap_cache_name", "umap_cache_path", "reference_matrix", "BUNDLED_UMAP_DIR"]
 
 BUNDLED_UMAP_DIR = Path(__file__).resolve().parent.parent / "assets" / "umap"
 """Read-only folder of precomputed UMAP files shipped with the package (same names as the cache)."""
@@ -126,13 +126,21 @@ def _single(X) -> PCA2:
     return pca
 
 
-def _umap_key(X, R, params) -> str:
-    import umap
+def _umap_version() -> str:
+    """The installed umap-learn version, read without importing umap (whose first import takes seconds)."""
+    from importlib import metadata
 
+    try:
+        return metadata.version("umap-learn")
+    except metadata.PackageNotFoundError:
+        raise ModuleNotFoundError("umap-learn is not installed (pip install umap-learn)", name="umap") from None
+
+
+def _umap_key(X, R, params) -> str:
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
     h.update(b"|" + (np.ascontiguousarray(R, dtype=np.float64).tobytes() if R is not None else b"none"))
-    h.update(json.dumps({**params, "umap": umap.__version__, "shape": list(X.shape)}, sort_keys=True).encode())
+    h.update(json.dumps({**params, "umap": _umap_version(), "shape": list(X.shape)}, sort_keys=True).encode())
     return h.hexdigest()[:32]
 
 
@@ -146,12 +154,49 @@ def _umap_inputs(kernels, references, n_neighbors, min_dist, metric, random_stat
     return X, R, params
 
 
+def _cache_files(X, R, params) -> tuple[Path, Path]:
+    """Where the embedding of these inputs is written (the user cache) and where it may ship (bundled)."""
+    name = f"{_umap_key(X, R, params)}.npz"
+    return cache_dir() / "umap" / name, BUNDLED_UMAP_DIR / name
+
+
 def umap_cache_name(
     kernels, *, references=None, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "euclidean", random_state: int = 0
 ) -> str:
-    """File name (``<key>.npz``) under which :func:`umap_embedding` caches these inputs."""
+    """File name (``<key>.npz``) under which :func:`umap_embedding` caches these inputs (umap is not imported)."""
     X, R, params = _umap_inputs(kernels, references, n_neighbors, min_dist, metric, random_state)
-    return f"{_umap_key(X, R, params)}.npz"
+    return _cache_files(X, R, params)[0].name
+
+
+def umap_cache_path(
+    kernels, *, references=None, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "euclidean", random_state: int = 0
+) -> Path | None:
+    """The file holding :func:`umap_embedding`'s result for these inputs, or None when none was computed.
+
+    Looks in the user cache, then in :data:`BUNDLED_UMAP_DIR`. Never fits UMAP and never imports
+    umap-learn; without umap-learn installed there is no cache (None).
+
+    Parameters
+    ----------
+    kernels, references, n_neighbors, min_dist, metric, random_state
+        As :func:`umap_embedding`.
+
+    Returns
+    -------
+    Path or None
+        A ``.npz`` with ``coords``: ``(K + R, 2)``, kernels first.
+
+    Raises
+    ------
+    InputError
+        Fewer than 4 points in all.
+    """
+    X, R, params = _umap_inputs(kernels, references, n_neighbors, min_dist, metric, random_state)
+    try:
+        candidates = _cache_files(X, R, params)
+    except ModuleNotFoundError:
+        return None
+    return next((path for path in candidates if path.is_file()), None)
 
 
 def umap_embedding(
@@ -195,21 +240,19 @@ def umap_embedding(
     ref_coords : (R, 2) float64 array or None
     """
     X, R, params = _umap_inputs(kernels, references, n_neighbors, min_dist, metric, random_state)
-    path = None
     if cache:
-        name = f"{_umap_key(X, R, params)}.npz"
-        path = cache_dir() / "umap" / name
-        for candidate in (path, BUNDLED_UMAP_DIR / name):
-            if candidate.is_file():
-                with np.load(candidate) as f:
-                    coords = np.asarray(f["coords"], dtype=np.float64)
-                return coords[: len(X)], (coords[len(X) :] if R is not None else None)
+        found = umap_cache_path(X, references=R, **params)
+        if found is not None:
+            with np.load(found) as f:
+                coords = np.asarray(f["coords"], dtype=np.float64)
+            return coords[: len(X)], (coords[len(X) :] if R is not None else None)
     import umap  # slow first import (numba compiles)
 
     data = X if R is None else np.vstack([X, R])
     reducer = umap.UMAP(n_components=2, transform_seed=int(random_state), n_jobs=1, **params)
     coords = np.asarray(reducer.fit_transform(data), dtype=np.float64)
-    if path is not None:
+    if cache:
+        path = _cache_files(X, R, params)[0]
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             np.savez(tmp, coords=coords)

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 __all__ = [
     "CLUSTER_COLORS",
+    "view_range",
     "kernel_scatter_figure",
     "scatter_grid_figure",
     "centroid_heatmaps_figure",
@@ -28,21 +29,56 @@ _REF_COLOR = "#d62728"
 _FD_COLOR = "#111111"
 
 
-def _view_ranges(coords_list, ref_coords, ref_names, fd_names, pad=0.08):
-    """x and y ranges covering the kernels (0.5-99.5 percentiles) and the non-FD stencils."""
+def view_range(coords, ref_coords=None, *, pad: float = 0.08) -> tuple[list[float], list[float]]:
+    """x and y ranges covering the kernels (0.5–99.5 percentiles) and the given stencils.
+
+    Parameters
+    ----------
+    coords : (n, 2) array
+    ref_coords : (R, 2) array, optional
+        Stencils to keep in view (pass the reference kernels, not the far-out LSN stencils).
+    pad : float, optional
+        Margin, as a fraction of the span. Default 0.08.
+
+    Returns
+    -------
+    ([x0, x1], [y0, y1])
+        ``([-1 - pad·2, 1 + pad·2], ...)`` when there is nothing to cover.
+
+    Examples
+    --------
+    >>> view_range(np.array([[0.0, 0.0], [1.0, 2.0]]), pad=0.0)
+    ([0.005, 0.995], [0.01, 1.99])
+    """
+    pts = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+    if ref_coords is not None and len(ref_coords):
+        R = np.asarray(ref_coords, dtype=np.float64).reshape(-1, 2)
+    else:
+        R = np.zeros((0, 2))
+    if len(pts):
+        lo, hi = np.percentile(pts, 0.5, axis=0), np.percentile(pts, 99.5, axis=0)
+        if len(R):
+            lo, hi = np.minimum(lo, R.min(axis=0)), np.maximum(hi, R.max(axis=0))
+    elif len(R):
+        lo, hi = R.min(axis=0), R.max(axis=0)
+    else:
+        lo, hi = np.full(2, -1.0), np.full(2, 1.0)
+    span = np.maximum(hi - lo, 1e-9)
+    return ([float(lo[0] - pad * span[0]), float(hi[0] + pad * span[0])],
+            [float(lo[1] - pad * span[1]), float(hi[1] + pad * span[1])])
+
+
+def _zoom_ranges(coords_list, ref_coords, ref_names, fd_names):
+    """:func:`view_range` of several layers' kernels and the stencils that are not the LSN's; None if empty."""
     pts = [np.asarray(c, dtype=np.float64).reshape(-1, 2) for c in coords_list if len(c)]
     pts = np.concatenate(pts) if pts else np.zeros((0, 2))
-    lo = np.percentile(pts, 0.5, axis=0) if len(pts) else np.full(2, np.inf)
-    hi = np.percentile(pts, 99.5, axis=0) if len(pts) else np.full(2, -np.inf)
+    R = np.zeros((0, 2))
     if ref_coords is not None and len(ref_names):
         keep = np.array([n not in set(fd_names) for n in ref_names], dtype=bool)
-        if keep.any():
-            R = np.asarray(ref_coords, dtype=np.float64)[keep]
-            lo, hi = np.minimum(lo, R.min(axis=0)), np.maximum(hi, R.max(axis=0))
-    if not np.isfinite(lo).all():
+        R = np.asarray(ref_coords, dtype=np.float64).reshape(-1, 2)[keep]
+    if not len(pts) and not len(R):
         return None
-    span = np.maximum(hi - lo, 1e-12)
-    return [lo[0] - pad * span[0], hi[0] + pad * span[0]], [lo[1] - pad * span[1], hi[1] + pad * span[1]]
+    return view_range(pts, R)
 
 
 def _cluster_traces(coords, labels, *, hover=None, marker_size=5, showlegend=True, webgl=False):
@@ -137,7 +173,7 @@ def kernel_scatter_figure(
         title=title, template="plotly_white", width=640, height=520,
         xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], legend=dict(itemsizing="constant"),
     )
-    ranges = _view_ranges([coords], ref_coords, ref_names, fd_names) if zoom else None
+    ranges = _zoom_ranges([coords], ref_coords, ref_names, fd_names) if zoom else None
     if ranges:
         fig.update_xaxes(range=ranges[0])
         fig.update_yaxes(range=ranges[1])
@@ -194,7 +230,7 @@ def scatter_grid_figure(
         template="plotly_white", width=panel_size * cols, height=int(panel_size * rows * 0.9) + 80,
         legend=dict(orientation="h", y=-0.04, itemsizing="constant"), margin=dict(l=40, r=20, t=50, b=40),
     )
-    ranges = _view_ranges([p[1] for p in panels], ref_coords, ref_names, fd_names) if zoom else None
+    ranges = _zoom_ranges([p[1] for p in panels], ref_coords, ref_names, fd_names) if zoom else None
     if ranges:
         fig.update_xaxes(range=ranges[0])
         fig.update_yaxes(range=ranges[1])
