@@ -23,6 +23,7 @@ import torch
 
 from lsn_explorer.data import PreprocessSettings, load_volumes, stack_slices, volume_folds
 from lsn_explorer.experiments.levelset_column import segment_slices, tune_levelset
+from lsn_explorer.metrics import mask_dice
 from lsn_explorer.presets import get_preset
 
 RESULTS = Path(__file__).parent / "results" / "levelset_column.json"
@@ -34,11 +35,7 @@ def column(train, test, backend: str) -> tuple[float, np.ndarray, dict]:
     params, _ = tune_levelset(train.images, train.masks, backend=backend)
     prediction = segment_slices(test.images, test.masks, params, backend=backend)
     seconds = time.perf_counter() - start
-    truth = test.masks > 0.5
-    inter = (prediction & truth).flatten(1).sum(1).double()
-    total = (prediction.flatten(1).sum(1) + truth.flatten(1).sum(1)).double()
-    dice = torch.where(total > 0, 2 * inter / total.clamp_min(1), torch.ones_like(total))
-    return seconds, dice.numpy(), params.to_dict()
+    return seconds, mask_dice(prediction, test.masks, reduction="none")[:, 0].numpy(), params.to_dict()
 
 
 def main() -> None:

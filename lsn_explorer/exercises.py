@@ -239,16 +239,10 @@ class TuningProblem:
 @functools.lru_cache(maxsize=1)
 def tuning_problem() -> TuningProblem:
     """Phantom volume 0 at 128², the slice with most liver, one bubble inside it (about 2 s, then cached)."""
-    from .data.phantom import phantom_volume
-    from .data.preprocess import to_canonical, to_display_axes, window_hu
-    from .experiments.levelset_column import bubble_centers
+    from .data.phantom import widest_liver_slice
+    from .levelset.initial import bubble_centers
 
-    hu, label, affine = phantom_volume(0, seed=0, size=128, num_slices=8)
-    hu, label, _ = to_canonical(hu, label, affine)
-    hu, label = to_display_axes(hu), to_display_axes(label)
-    z = int((label > 0).sum(axis=(1, 2)).argmax())
-    image = np.ascontiguousarray(window_hu(hu[z]))
-    mask = np.ascontiguousarray(label[z] > 0)
+    image, mask = widest_liver_slice(0, seed=0, size=128, num_slices=8)
     row, col, radius = bubble_centers(mask)[0]
     u0 = bubbles(mask.shape, [(row, col)], radius=radius)
     return TuningProblem(image=image, mask=mask, u0=u0, bubble=(row, col, radius))

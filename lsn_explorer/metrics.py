@@ -13,7 +13,26 @@ import torch
 
 from .errors import InputError
 
-__all__ = ["hard_dice", "volume_dice", "mean_volume_dice", "dice_score"]
+__all__ = ["hard_dice", "mask_dice", "volume_dice", "mean_volume_dice", "dice_score", "dice_from_counts"]
+
+
+def dice_from_counts(intersection, total):
+    """``2 |P ∩ T| / (|P| + |T|)`` from the counts, 1 where both masks are empty.
+
+    Parameters
+    ----------
+    intersection, total : number, ndarray or Tensor
+        ``|P ∩ T|`` and ``|P| + |T|``, of the same shape.
+
+    Returns
+    -------
+    float, ndarray or Tensor
+        The Dice of each entry: a float for numbers, otherwise the inputs' kind and shape.
+    """
+    if isinstance(total, torch.Tensor):
+        return torch.where(total > 0, 2.0 * intersection / total.clamp_min(1.0), torch.ones_like(total))
+    dice = np.where(np.asarray(total) > 0, 2.0 * np.asarray(intersection, float) / np.maximum(total, 1), 1.0)
+    return float(dice) if dice.ndim == 0 else dice
 
 
 def dice_score(pred, target) -> float:
@@ -22,8 +41,7 @@ def dice_score(pred, target) -> float:
     target = np.asarray(target, dtype=bool)
     if pred.shape != target.shape:
         raise InputError(f"pred {pred.shape} and target {target.shape} must have the same shape")
-    total = pred.sum() + target.sum()
-    return 1.0 if total == 0 else float(2.0 * np.logical_and(pred, target).sum() / total)
+    return dice_from_counts(int(np.logical_and(pred, target).sum()), int(pred.sum() + target.sum()))
 
 
 def hard_dice(logits: torch.Tensor, target: torch.Tensor, *, threshold: float = 0.5, reduction: str = "mean") -> torch.Tensor:
@@ -38,6 +56,26 @@ def hard_dice(logits: torch.Tensor, target: torch.Tensor, *, threshold: float = 
     threshold : float, optional
         Probability threshold. Default 0.5 (logit 0).
     reduction : {"mean", "none"}, optional
+        As :func:`mask_dice`, which scores the thresholded logits.
+    """
+    if logits.shape != target.shape:
+        raise InputError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} must have the same shape")
+    if not 0.0 < threshold < 1.0:
+        raise InputError(f"threshold={threshold!r} must be in (0, 1)")
+    logit_t = float(np.log(threshold / (1.0 - threshold)))
+    return mask_dice(logits.float() >= logit_t, target, reduction=reduction)
+
+
+def mask_dice(pred: torch.Tensor, target: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    """Dice of a segmentation ``pred`` (bool) against ``target > 0.5``, per slice.
+
+    Parameters
+    ----------
+    pred : (N, C, H, W) bool Tensor
+        The segmentation (e.g. ``u > 0`` of a level set).
+    target : (N, C, H, W) Tensor
+        Target mask in {0, 1}.
+    reduction : {"mean", "none"}, optional
         ``"none"`` returns the ``(N, C)`` per-slice scores. Default "mean".
 
     Returns
@@ -45,17 +83,12 @@ def hard_dice(logits: torch.Tensor, target: torch.Tensor, *, threshold: float = 
     () or (N, C) Tensor
         Dice in [0, 1]; a slice where both masks are empty scores 1.
     """
-    if logits.shape != target.shape:
-        raise InputError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} must have the same shape")
-    if not 0.0 < threshold < 1.0:
-        raise InputError(f"threshold={threshold!r} must be in (0, 1)")
-    logit_t = float(np.log(threshold / (1.0 - threshold)))
-    p = (logits.float() >= logit_t).float()
+    if pred.shape != target.shape:
+        raise InputError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} must have the same shape")
+    p = pred.float()
     y = (target > 0.5).float()
     axes = tuple(range(2, p.ndim))  # spatial dimensions only (not batch nor channels)
-    inter = (p * y).sum(axes)
-    total = p.sum(axes) + y.sum(axes)
-    d = torch.where(total > 0, 2.0 * inter / total.clamp_min(1.0), torch.ones_like(total))
+    d = dice_from_counts((p * y).sum(axes), p.sum(axes) + y.sum(axes))
     return d.mean() if reduction == "mean" else d
 
 

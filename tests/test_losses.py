@@ -6,7 +6,7 @@ import torch
 
 from lsn_explorer.errors import InputError
 from lsn_explorer.losses import DiceL2Loss, dice_l2_loss
-from lsn_explorer.metrics import dice_score, hard_dice, volume_dice
+from lsn_explorer.metrics import dice_from_counts, dice_score, hard_dice, mask_dice, volume_dice
 
 
 def _monai_dice_loss_squared_pred(logits, target, smooth_nr=1e-5, smooth_dr=1e-5):
@@ -78,3 +78,18 @@ def test_volume_dice_pools_slices_of_each_volume():
     assert got[7] == pytest.approx(2 * 1 / 3)
     assert got[3] == 1.0
     assert dice_score(np.zeros(3), np.zeros(3)) == 1.0
+
+
+def test_one_dice_for_masks_counts_and_logits():
+    pred = torch.zeros(2, 1, 4, 4, dtype=torch.bool)
+    pred[0, 0, :2] = True  # 8 pixels, 4 of them in the target
+    y = torch.zeros(2, 1, 4, 4)
+    y[0, 0, 1:3] = 1.0
+    per_slice = mask_dice(pred, y, reduction="none")
+    assert per_slice.shape == (2, 1) and per_slice[0, 0] == pytest.approx(0.5) and per_slice[1, 0] == 1.0
+    torch.testing.assert_close(hard_dice(pred.float() * 8 - 4, y, reduction="none"), per_slice)
+    assert dice_score(pred.numpy(), y.numpy() > 0) == pytest.approx(2 * 4 / 16)  # pooled over both slices
+    assert dice_from_counts(4, 16) == 0.5 and dice_from_counts(0, 0) == 1.0
+    np.testing.assert_allclose(dice_from_counts(np.array([1, 0]), np.array([4, 0])), [0.5, 1.0])
+    with pytest.raises(InputError, match="pred"):
+        mask_dice(pred, y[:1])

@@ -32,7 +32,7 @@ from ..levelset.edges import edge_function
 from ..levelset.initial import bubbles
 from ..levelset.operators import central_gradient
 from ..levelset.solver import evolve, store_evolution_in
-from ..levelset.step import cfl_time_step
+from ..levelset.step import cfl_time_step, check_time_step
 from ..metrics import dice_score
 from ..viz.evolution import zero_contour
 from ..viz.slices import mask_contour, png_data_uri, window_to_uint8
@@ -131,11 +131,10 @@ def time_step_status(g: torch.Tensor, *, alpha, beta, gamma, dt: float) -> tuple
         None when ``0 < dt <= limit``.
     """
     limit = float(cfl_time_step(g, alpha=alpha, beta=beta, gamma=gamma, cfl=1.0)[0])
-    if not dt > 0:
-        return limit, f"dt = {dt:g} must be positive"
-    if dt > limit * (1 + 1e-9):
-        return limit, (f"dt = {dt:g} exceeds the CFL limit {limit:.3f}: the explicit scheme would blow up. "
-                       f"Lower dt (or α, β, γ).")
+    try:
+        check_time_step(dt, limit)
+    except InputError as problem:  # its first clause, in the app's words
+        return limit, f"{str(problem).split(';')[0]}: the explicit scheme would blow up. Lower dt (or α, β, γ)."
     return limit, None
 
 

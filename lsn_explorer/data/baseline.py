@@ -14,6 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import InputError
+from ..metrics import dice_from_counts
 
 __all__ = ["ThresholdBaseline", "threshold_baseline", "band_lcc_mask"]
 
@@ -101,8 +102,8 @@ def _counts(prepared, lower, upper):
 
 
 def _dice(c):
-    den = c[..., 1] + c[..., 2]
-    return np.where(den > 0, 2.0 * c[..., 0] / np.maximum(den, 1), 1.0)
+    """Dice from counts ``(..., 3)``: hits, predicted pixels, label pixels."""
+    return dice_from_counts(c[..., 0], c[..., 1] + c[..., 2])
 
 
 def _check(volumes_hu, labels):

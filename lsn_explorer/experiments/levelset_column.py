@@ -4,9 +4,10 @@ The paper's "ITK-SNAP" column came from a practitioner who had 10 minutes per ca
 place bubbles and tune the geodesic-active-contour weights. Here that person is replaced
 by two documented rules:
 
-* **Bubbles** are placed where a user would click: at the deepest interior point of every
-  liver region of the slice (the maximum of the distance transform of the label), with a
-  radius of half that depth, at most ``max_radius`` pixels. This *reads the label*, as a
+* **Bubbles** are placed where a user would click
+  (:func:`~lsn_explorer.levelset.initial.bubble_centers`): at the deepest interior point of
+  every liver region of the slice (the maximum of the distance transform of the label), with
+  a radius of half that depth, at most ``max_radius`` pixels. This *reads the label*, as a
   person placing bubbles reads the image; slices without liver get no bubble and predict
   nothing.
 * **Parameters** (α, β, γ, edge κ and λ, iterations) are chosen by a seeded random search
@@ -21,13 +22,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from ..inference import resample
 from ..levelset.edges import edge_function
-from ..levelset.initial import bubbles
+from ..levelset.initial import bubble_centers, bubble_level_set
 from ..levelset.solver import evolve
-from ..metrics import hard_dice
+from ..metrics import mask_dice
 
 __all__ = ["LevelSetParams", "SEARCH_SPACE", "SEARCH_SLICES", "bubble_centers", "bubble_level_set", "segment_slices", "tune_levelset"]
 
@@ -76,65 +76,6 @@ SEARCH_SPACE = {
     "kappa": (0.02, 0.04, 0.08, 0.16),
     "lam": (2.0, 3.0, 4.0),
 }
-
-
-def bubble_centers(mask: np.ndarray, *, min_area: int = 10, max_radius: float = 8.0) -> list[tuple[float, float, float]]:
-    """Where a user would place bubbles: the deepest point of every region of ``mask``.
-
-    Parameters
-    ----------
-    mask : (H, W) array
-        The label of one slice (non-zero inside).
-    min_area : int
-        Regions smaller than this many pixels get no bubble. Default 10.
-    max_radius : float
-        Largest bubble radius in pixels. Default 8.
-
-    Returns
-    -------
-    list of (row, col, radius)
-        One bubble per region, radius = half the region's depth there (≥ 1).
-    """
-    regions, count = ndimage.label(np.asarray(mask) > 0)
-    depth = ndimage.distance_transform_edt(regions > 0)
-    centers = []
-    for region in range(1, count + 1):
-        inside = regions == region
-        if inside.sum() < min_area:
-            continue
-        flat = np.argmax(np.where(inside, depth, -1.0))
-        row, col = np.unravel_index(flat, mask.shape)
-        centers.append((float(row), float(col), float(np.clip(depth[row, col] / 2, 1.0, max_radius))))
-    return centers
-
-
-def bubble_level_set(masks: torch.Tensor, **options) -> tuple[torch.Tensor, torch.Tensor]:
-    """Bubble initial conditions for a stack of slices.
-
-    Parameters
-    ----------
-    masks : (N, 1, H, W) Tensor
-        Labels the bubbles are placed in (see :func:`bubble_centers`).
-    **options
-        Passed to :func:`bubble_centers`.
-
-    Returns
-    -------
-    u0 : (N, 1, H, W) float32 Tensor
-        Signed distance to the bubbles (positive inside); ``-1`` on slices with no bubble.
-    seeded : (N,) bool Tensor
-        Which slices received at least one bubble.
-    """
-    n, _, h, w = masks.shape
-    u0 = torch.full((n, 1, h, w), -1.0)
-    seeded = torch.zeros(n, dtype=torch.bool)
-    for i, mask in enumerate(masks[:, 0].cpu().numpy()):
-        found = bubble_centers(mask, **options)
-        if found:
-            centers = [(r, c) for r, c, _ in found]
-            u0[i, 0] = bubbles((h, w), centers, radius=[radius for _, _, radius in found])
-            seeded[i] = True
-    return u0, seeded
 
 
 def segment_slices(
@@ -234,7 +175,7 @@ def tune_levelset(
     history = []
     for params in _draw_trials(trials, seed, grid=int(images.shape[-1])):
         prediction = segment_slices(images, masks, params, backend=backend)
-        dice = float(hard_dice(prediction.float() * 2 - 1, masks))
+        dice = float(mask_dice(prediction, masks))
         history.append({**params.to_dict(), "dice": dice})
     best = max(history, key=lambda row: row["dice"])
     return LevelSetParams(**{k: v for k, v in best.items() if k != "dice"}), history

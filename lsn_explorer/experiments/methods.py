@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import InputError
+from ..levelset.initial import bubble_level_set
 from ..models.registry import build_model, model_names, recipe_for
-from .levelset_column import bubble_level_set
 
 __all__ = ["Method", "METHODS", "DEFAULT_METHODS", "COLUMN_TITLES", "resolve_methods", "table_columns",
            "parameter_counts", "method_inputs"]

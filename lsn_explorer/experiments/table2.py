@@ -39,7 +39,7 @@ import torch
 from .._files import atomic_path, read_json, write_json, write_table_csv
 from ..data import PreprocessSettings, load_volumes, stack_slices, volume_folds
 from ..devices import resolve_device
-from ..metrics import hard_dice, volume_dice
+from ..metrics import mask_dice, volume_dice
 from ..models.loading import load_model
 from ..models.registry import build_model, recipe_for
 from ..presets import get_preset
@@ -88,7 +88,7 @@ class Table2Result:
 def _scores(prediction: torch.Tensor, stack, split: str) -> list[dict]:
     """Per-volume Dice (slices pooled) and mean per-slice Dice over slices with liver."""
     per_volume = volume_dice(prediction, stack.masks, stack.dataids)
-    per_slice = hard_dice(prediction.float() * 2 - 1, stack.masks, reduction="none")[:, 0]
+    per_slice = mask_dice(prediction, stack.masks, reduction="none")[:, 0]
     has_liver = stack.masks.flatten(1).amax(1) > 0
     rows = []
     for dataid, dice in per_volume.items():

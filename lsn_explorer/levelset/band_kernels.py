@@ -27,12 +27,12 @@ def _pixel(uc, ue, uw, us, un, nxe, nxw, nys, nyn, f, a, b, k, half, zero):
     dxp, dxn, dyp, dyn = ue - uc, uc - uw, us - uc, uc - un
     ux, uy = half * ue - half * uw, half * us - half * un
     norm = math.sqrt(ux * ux + uy * uy)
-    kappa = (half * nxe - half * nxw) + (half * nys - half * nyn)
+    div_normal = (half * nxe - half * nxw) + (half * nys - half * nyn)
     grow = math.sqrt(max(dxp, zero) ** 2 + min(dxn, zero) ** 2 + max(dyp, zero) ** 2 + min(dyn, zero) ** 2)
     shrink = math.sqrt(min(dxp, zero) ** 2 + max(dxn, zero) ** 2 + min(dyp, zero) ** 2 + max(dyn, zero) ** 2)
     prop = max(f, zero) * grow + min(f, zero) * shrink
     adv = (max(a, zero) * dxp + min(a, zero) * dxn) + (max(b, zero) * dyp + min(b, zero) * dyn)
-    return uc + (adv + prop + k * kappa * norm)
+    return uc + (adv + prop + k * div_normal * norm)
 
 
 @_jit

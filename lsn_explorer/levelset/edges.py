@@ -27,6 +27,8 @@ from .stencils import SOBEL_X, SOBEL_Y, XC, YC, as_weight
 __all__ = [
     "edge_function",
     "gradient_magnitude",
+    "relative_edge_strength",
+    "SOBEL4_KAPPA",
     "itksnap_remap",
     "gaussian_blur",
     "gaussian_gradient",
@@ -37,7 +39,7 @@ __all__ = [
 METHODS = ("itksnap", "sobel4", "inverse_gaussian")
 
 #: The authors' ``g = 1/(1 + 20 s)`` is ITK-SNAP's remap with λ = 4 and κ = 20^(-1/4).
-_SOBEL4_KAPPA = 20.0**-0.25
+SOBEL4_KAPPA = 20.0**-0.25
 
 
 def _gaussian_1d(sigma: float, order: int, like: torch.Tensor) -> torch.Tensor:
@@ -75,8 +77,8 @@ def gaussian_gradient(image: torch.Tensor, sigma: float = 1.0) -> tuple[torch.Te
     return _separable(image, d1, d0), _separable(image, d0, d1)
 
 
-def gradient_magnitude(image: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-    """``sqrt(Σ_k (K_k ⋆ I)²)``: the norm of K filter responses.
+def gradient_magnitude(image: torch.Tensor, kernels: torch.Tensor, *, eps: float = 0.0) -> torch.Tensor:
+    """``sqrt(Σ_k (K_k ⋆ I)² + eps)``: the norm of K filter responses.
 
     Parameters
     ----------
@@ -84,12 +86,38 @@ def gradient_magnitude(image: torch.Tensor, kernels: torch.Tensor) -> torch.Tens
     kernels : (K, 1, 3, 3) Tensor
         For example ``as_weight([XC, YC], image)`` (centred gradient) or
         learnable edge kernels of a network.
+    eps : float
+        Added under the root; a small value keeps the gradient with respect to
+        learned kernels finite on flat regions. Default 0.
 
     Returns
     -------
     magnitude : (N, 1, H, W) Tensor
     """
-    return torch.sqrt((apply_stencils(image, kernels) ** 2).sum(dim=1, keepdim=True))
+    return torch.sqrt((apply_stencils(image, kernels) ** 2).sum(dim=1, keepdim=True) + eps)
+
+
+def relative_edge_strength(image: torch.Tensor, kernels: torch.Tensor, *, sigma: float = 0.0,
+                           eps: float = 0.0) -> torch.Tensor:
+    """``|K ⋆ G_σ * I|`` divided by its maximum in each image, in [0, 1]: what the remap of ``g`` reads.
+
+    Parameters
+    ----------
+    image : (N, 1, H, W) Tensor
+    kernels : (K, 1, 3, 3) Tensor
+        Gradient stencils (fixed or learned).
+    sigma : float
+        Gaussian blur first (pixels); 0 for none. Default 0.
+    eps : float
+        As :func:`gradient_magnitude`. Default 0.
+
+    Returns
+    -------
+    (N, 1, H, W) Tensor
+        A flat image (maximum 0) gives 0 everywhere.
+    """
+    mag = gradient_magnitude(gaussian_blur(image, sigma), kernels, eps=eps)
+    return mag / _per_image_max(mag)
 
 
 def itksnap_remap(x: torch.Tensor, *, kappa: float, lam: float) -> torch.Tensor:
@@ -180,11 +208,10 @@ def edge_function(
     if method != "itksnap" and (kappa != 0.04 or lam != 3.0):
         warnings.warn(f"kappa and lam are ignored by method={method!r}", stacklevel=2)
     if method == "itksnap":
-        mag = gradient_magnitude(gaussian_blur(x, 1.0 if sigma is None else sigma), as_weight([XC, YC], x))
-        g = itksnap_remap(mag / _per_image_max(mag), kappa=kappa, lam=lam)
+        strength = relative_edge_strength(x, as_weight([XC, YC], x), sigma=1.0 if sigma is None else sigma)
+        g = itksnap_remap(strength, kappa=kappa, lam=lam)
     elif method == "sobel4":
-        mag = gradient_magnitude(x, as_weight([SOBEL_X, SOBEL_Y], x))
-        g = itksnap_remap(mag / _per_image_max(mag), kappa=_SOBEL4_KAPPA, lam=4.0)
+        g = itksnap_remap(relative_edge_strength(x, as_weight([SOBEL_X, SOBEL_Y], x)), kappa=SOBEL4_KAPPA, lam=4.0)
     else:
         s = 5.0 if sigma is None else sigma
         gx, gy = gaussian_gradient(x, s)

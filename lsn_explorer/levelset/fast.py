@@ -55,9 +55,9 @@ def fused_gac_step(u, speed, vx, vy, curv):
     dxn = u - p[..., 1:-1, :-2]
     dyp = p[..., 2:, 1:-1] - u
     dyn = u - p[..., :-2, 1:-1]
-    kappa, norm = curvature_of_padded(p)
+    div_normal, norm = curvature_of_padded(p)
     prop = propagation_from_differences(dxp, dxn, dyp, dyn, speed)
-    return u + (advection_from_differences(dxp, dxn, dyp, dyn, vx, vy) + prop + curv * kappa * norm)
+    return u + (advection_from_differences(dxp, dxn, dyp, dyn, vx, vy) + prop + curv * div_normal * norm)
 
 
 @functools.lru_cache(maxsize=1)

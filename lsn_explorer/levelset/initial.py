@@ -15,7 +15,8 @@ from scipy import ndimage
 
 from ..errors import InputError
 
-__all__ = ["bubbles", "signed_distance", "random_uniform", "authors_disc", "border_contour"]
+__all__ = ["bubbles", "bubble_centers", "bubble_level_set", "signed_distance", "random_uniform", "authors_disc",
+           "border_contour"]
 
 
 def _check_shape(shape: Sequence[int]) -> tuple[int, ...]:
@@ -220,3 +221,62 @@ def border_contour(
     h, w = shape[-2:]
     d = torch.minimum(torch.minimum(rows, h - 1 - rows), torch.minimum(cols, w - 1 - cols)) - float(margin)
     return d.to(dtype).expand(shape).clone() if len(shape) == 4 else d.to(dtype)
+
+
+def bubble_centers(mask: np.ndarray, *, min_area: int = 10, max_radius: float = 8.0) -> list[tuple[float, float, float]]:
+    """Where a user would place bubbles: the deepest point of every region of ``mask``.
+
+    Parameters
+    ----------
+    mask : (H, W) array
+        The label of one slice (non-zero inside).
+    min_area : int
+        Regions smaller than this many pixels get no bubble. Default 10.
+    max_radius : float
+        Largest bubble radius in pixels. Default 8.
+
+    Returns
+    -------
+    list of (row, col, radius)
+        One bubble per region, radius = half the region's depth there (≥ 1).
+    """
+    regions, count = ndimage.label(np.asarray(mask) > 0)
+    depth = ndimage.distance_transform_edt(regions > 0)
+    centers = []
+    for region in range(1, count + 1):
+        inside = regions == region
+        if inside.sum() < min_area:
+            continue
+        flat = np.argmax(np.where(inside, depth, -1.0))
+        row, col = np.unravel_index(flat, mask.shape)
+        centers.append((float(row), float(col), float(np.clip(depth[row, col] / 2, 1.0, max_radius))))
+    return centers
+
+
+def bubble_level_set(masks: torch.Tensor, **options) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bubble initial conditions for a stack of slices.
+
+    Parameters
+    ----------
+    masks : (N, 1, H, W) Tensor
+        Labels the bubbles are placed in (see :func:`bubble_centers`).
+    **options
+        Passed to :func:`bubble_centers`.
+
+    Returns
+    -------
+    u0 : (N, 1, H, W) float32 Tensor
+        Signed distance to the bubbles (positive inside); ``-1`` on slices with no bubble.
+    seeded : (N,) bool Tensor
+        Which slices received at least one bubble.
+    """
+    n, _, h, w = masks.shape
+    u0 = torch.full((n, 1, h, w), -1.0)
+    seeded = torch.zeros(n, dtype=torch.bool)
+    for i, mask in enumerate(masks[:, 0].cpu().numpy()):
+        found = bubble_centers(mask, **options)
+        if found:
+            centers = [(r, c) for r, c, _ in found]
+            u0[i, 0] = bubbles((h, w), centers, radius=[radius for _, _, radius in found])
+            seeded[i] = True
+    return u0, seeded

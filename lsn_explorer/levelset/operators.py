@@ -126,8 +126,8 @@ def curvature(u: torch.Tensor, kernels: torch.Tensor | None = None) -> tuple[tor
     grad = apply_stencils(u, kernels[0:2])
     squared = grad[:, 0:1] ** 2 + grad[:, 1:2] ** 2
     unit = grad / torch.sqrt(squared + NORMAL_EPS)
-    kappa = apply_stencils(unit[:, 0:1], kernels[2:3]) + apply_stencils(unit[:, 1:2], kernels[3:4])
-    return kappa, torch.sqrt(squared + EPS) - ROOT_EPS
+    div_normal = apply_stencils(unit[:, 0:1], kernels[2:3]) + apply_stencils(unit[:, 1:2], kernels[3:4])
+    return div_normal, torch.sqrt(squared + EPS) - ROOT_EPS
 
 
 def curvature_of_padded(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,8 +141,8 @@ def curvature_of_padded(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     unit = torch.sqrt(squared + NORMAL_EPS)
     nx = F.pad(ux / unit, (1, 1, 0, 0), mode="replicate")
     ny = F.pad(uy / unit, (0, 0, 1, 1), mode="replicate")
-    kappa = (0.5 * nx[..., 2:] - 0.5 * nx[..., :-2]) + (0.5 * ny[..., 2:, :] - 0.5 * ny[..., :-2, :])
-    return kappa, torch.sqrt(squared + EPS) - ROOT_EPS
+    div_normal = (0.5 * nx[..., 2:] - 0.5 * nx[..., :-2]) + (0.5 * ny[..., 2:, :] - 0.5 * ny[..., :-2, :])
+    return div_normal, torch.sqrt(squared + EPS) - ROOT_EPS
 
 
 def front_band(u: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..metrics import dice_score
 from .edges import gaussian_gradient
 from .solver import evolve
 
@@ -208,11 +209,10 @@ def compare_with_simpleitk(
     b_u, b_its, b_conv = _until_stable(theirs, u, num_iter, chunk, tolerance)
     t2 = time.perf_counter()
     a, b = a_u > 0, b_u > 0
-    total = a.sum() + b.sum()
     return Comparison(
         ours=a, simpleitk=b, ours_iterations=a_its, simpleitk_iterations=b_its,
         ours_converged=a_conv, simpleitk_converged=b_conv,
-        dice=1.0 if total == 0 else float(2 * (a & b).sum() / total),
+        dice=dice_score(a, b),
         ours_seconds=t1 - t0, simpleitk_seconds=t2 - t1, ours_level_set=a_u, simpleitk_level_set=b_u,
     )
 

@@ -28,10 +28,29 @@ from .operators import (
 )
 from .speeds import Field, RateFields, as_field, edge_field
 
-__all__ = ["gac_step", "cfl_time_step", "check_time_step", "SCHEMES"]
+__all__ = ["gac_step", "cfl_time_step", "check_time_step", "stability_rate", "PROPAGATION_WAVE", "SCHEMES"]
 
 #: Spatial schemes for the propagation and advection terms.
 SCHEMES = ("upwind", "central")
+
+#: The upwind propagation term's wave speed per unit ``|α| g``, summed over both axes (√2).
+PROPAGATION_WAVE = math.sqrt(2.0)
+
+
+def stability_rate(wave, diffusion, *, dx: float = 1.0):
+    """``1 / dt`` at the CFL limit: ``wave / dx + 4 diffusion / dx²`` (4 = 2·dim).
+
+    Parameters
+    ----------
+    wave : float or Tensor
+        The largest upwind wave speed, summed over both axes:
+        ``max(√2 |α| g + |γ| (|g_x| + |g_y|))``.
+    diffusion : float or Tensor
+        The largest curvature weight ``max(|β| g)``.
+    dx : float
+        Grid spacing. Default 1.0.
+    """
+    return wave / dx + 4.0 * diffusion / dx**2
 
 
 def gac_step(
@@ -142,7 +161,7 @@ def gac_step(
         grad_g = central_gradient(g)
     alpha, beta, gamma = (as_field(n, v, u) for n, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)))
     fields = RateFields.of(g, grad_g, alpha, beta, gamma)
-    kappa, norm = curvature(u, curvature_kernels)
+    div_normal, norm = curvature(u, curvature_kernels)
     if scheme == "upwind":
         d = one_sided_differences(u)
         prop = upwind_propagation(d, fields.speed)
@@ -151,7 +170,7 @@ def gac_step(
         ux, uy = central_gradient(u)
         prop = central_propagation(ux, uy, fields.speed)
         adv = central_advection(ux, uy, fields.vx, fields.vy)
-    return u + as_field("dt", dt, u) * (adv + prop + fields.curvature * kappa * norm)
+    return u + as_field("dt", dt, u) * (adv + prop + fields.curvature * div_normal * norm)
 
 
 def _check_step_inputs(u: torch.Tensor, g, scheme: str) -> None:
@@ -229,12 +248,12 @@ def cfl_time_step(
     a, b, c = (_abs_field(name, v, like) for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)))
     with torch.no_grad():
         g = g.detach()
-        wave = math.sqrt(2.0) * a * g.abs()
+        wave = PROPAGATION_WAVE * a * g.abs()
         if not (isinstance(c, float) and c == 0.0):  # advection's wave speed needs ∇g
             gx, gy = central_gradient(g) if grad_g is None else (t.detach() for t in grad_g)
             wave = wave + c * (gx.abs() + gy.abs())
         diff = b * g.abs()
-        rate = _per_image_max(wave, n) / dx + 4.0 * _per_image_max(diff, n) / dx**2
+        rate = stability_rate(_per_image_max(wave, n), _per_image_max(diff, n), dx=dx)
     return torch.where(rate > 0, cfl / rate, torch.full_like(rate, math.inf))
 
 

@@ -76,8 +76,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
-from ..levelset.edges import gaussian_blur, itksnap_remap
-from ..levelset.operators import apply_stencils
+from ..levelset.edges import SOBEL4_KAPPA, itksnap_remap, relative_edge_strength
 from ..levelset.stencils import SOBEL_X, SOBEL_Y, XC, YC, as_weight
 from .registry import Recipe
 from .unrolled import INITS, UnrolledLevelSet
@@ -93,7 +92,7 @@ LSN_PRESETS = {
 }
 _EDGE_DEFAULTS = {
     "itksnap": dict(sigma=1.0, kappa=0.04, lam=3.0),
-    "sobel4": dict(sigma=0.0, kappa=20.0**-0.25, lam=4.0),  # g = 1/(1 + 20 s), s = (|∇I|/max)^4
+    "sobel4": dict(sigma=0.0, kappa=SOBEL4_KAPPA, lam=4.0),  # g = 1/(1 + 20 s), s = (|∇I|/max)^4
 }
 _EPS = 1e-12
 
@@ -269,14 +268,9 @@ class LevelSetNetwork(UnrolledLevelSet):
 
     def edge_function(self, image: torch.Tensor) -> torch.Tensor:
         """``g = 1 / (1 + (|K ⋆ G_σ*I| / max / κ_e)^λ_e)``, max per image; ``(N,1,H,W) -> (N,1,H,W)``."""
-        x = gaussian_blur(image, self.config["sigma"])
-        resp = apply_stencils(x, self.edge_kernels.to(x.dtype))
         # ε keeps the gradient finite on flat regions; without learned kernels it is left out
         eps = _EPS if self.edge_kernels.requires_grad else 0.0
-        mag = torch.sqrt((resp**2).sum(dim=1, keepdim=True) + eps)
-        # reducing only the spatial dimensions (not batch nor channels): one maximum per image
-        m = mag.amax(dim=(-2, -1), keepdim=True)
-        x = mag / torch.where(m > 0, m, torch.ones_like(m))
+        x = relative_edge_strength(image, self.edge_kernels.to(image.dtype), sigma=self.config["sigma"], eps=eps)
         if self.log_lam.requires_grad:
             x = x.clamp_min(_EPS)  # d/dλ of x^λ needs log x
         return itksnap_remap(x, kappa=self.log_kappa.exp(), lam=self.log_lam.exp())

@@ -42,7 +42,7 @@ from ..levelset.fast import fused_gac_step
 from ..levelset.initial import authors_disc, random_uniform
 from ..levelset.operators import central_gradient
 from ..levelset.speeds import RateFields, as_field, edge_field
-from ..levelset.step import gac_step
+from ..levelset.step import PROPAGATION_WAVE, gac_step, stability_rate
 
 __all__ = ["UnrolledLevelSet", "INITS"]
 
@@ -117,7 +117,7 @@ class UnrolledLevelSet(nn.Module):
             return int(self.config["substeps"])
         own = self.weights()
         a, b, c = (_largest(own[i] if w is None else w) for i, w in enumerate((alpha, beta, gamma)))
-        rate = c + math.sqrt(2.0) * a + 4.0 * b * self._curvature_spread()
+        rate = stability_rate(c + PROPAGATION_WAVE * a, b * self._curvature_spread())
         if rate == 0:
             return 1
         return int(min(self.config["max_substeps"], max(1, math.ceil(self.config["dt"] * rate / self.config["cfl"]))))
