@@ -1,7 +1,13 @@
-"""Every app notebook executes headless (nbclient), as Voila would run it."""
+"""Every app notebook executes headless (nbclient), as Voila would run it, and shows what it should.
+
+nbclient keeps the widgets' state in the executed notebook (as Voila sends it to the browser), so
+the test reads what a visitor sees: the model and kernel count, the volumes offered, the status
+lines.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -11,15 +17,72 @@ from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
 APPS = sorted((REPO / "apps").glob("*.ipynb"))
+PHANTOM_VOLUMES = [f"volume {i}" for i in range(10)]
 
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", APPS, ids=[p.name for p in APPS])
-def test_app_notebook_executes(path):
+def run_app(path: Path) -> list[tuple[str, dict]]:
+    """Execute an app notebook; ``(model name, state)`` of every widget it shows. Fails on an error output."""
     notebook = nbformat.read(path, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), "commit without outputs"
     start = time.perf_counter()
     NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}).execute()
     print(f"{path.name}: {time.perf_counter() - start:.1f} s")
     errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.output_type == "error"]
-    assert not errors
+    assert not errors, errors
+    state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return [(w["model_name"], w["state"]) for w in state.values()]
+
+
+def _with(widgets, model: str, description: str) -> dict:
+    (state,) = [s for m, s in widgets if m == model and s.get("description") == description]
+    return state
+
+
+def _html(widgets) -> list[str]:
+    return [s["value"] for m, s in widgets if m == "HTMLModel"]
+
+
+def _options(state: dict) -> list[str]:
+    return list(state["_options_labels"])
+
+
+@pytest.mark.notebook
+def test_the_kernel_explorer_shows_the_bundled_unet_and_all_its_kernels():
+    from lsn_explorer.models import bundled_model
+
+    layers = bundled_model("unet").named_kernel_layers()
+    kernels = sum(int(w.shape[0] * w.shape[1]) for _, _, w in layers)
+    widgets = run_app(REPO / "apps" / "kernel_explorer.ipynb")
+    model = _with(widgets, "DropdownModel", "Model")
+    assert _options(model)[model["index"]] == "bundled phantom UNet"
+    assert f"bundled phantom UNet: {kernels} kernels in {len(layers)} layers" in " ".join(_html(widgets))
+    assert _with(widgets, "IntSliderModel", "Layer")["max"] == len(layers)
+    name, part, weight = layers[0]
+    assert f"<b>{name}</b> · {part} · {weight.shape[0] * weight.shape[1]} kernels" in _html(widgets)
+
+
+@pytest.mark.notebook
+def test_the_playground_offers_the_phantom_and_a_stable_time_step():
+    widgets = run_app(REPO / "apps" / "levelset_playground.ipynb")
+    assert _options(_with(widgets, "DropdownModel", "Volume")) == PHANTOM_VOLUMES
+    status = next(v for v in _html(widgets) if v.startswith("CFL limit"))
+    assert status.endswith("✓"), status
+    where = next(v for v in _html(widgets) if "click inside the liver" in v)
+    shown, total = map(int, re.search(r"slice (\d+) of (\d+)", where).groups())
+    slider = _with(widgets, "IntSliderModel", "Slice")
+    assert slider["max"] == total - 1 and slider["value"] == shown - 1
+
+
+@pytest.mark.notebook
+def test_the_slice_browser_shows_a_slice_with_liver():
+    widgets = run_app(REPO / "apps" / "slice_browser.ipynb")
+    assert _options(_with(widgets, "DropdownModel", "Volume")) == PHANTOM_VOLUMES
+    line = next(v for v in _html(widgets) if "liver pixels" in v)
+    shown, total, liver = map(int, re.search(r"slice (\d+) of (\d+) · liver pixels: (\d+)", line).groups())
+    slider = _with(widgets, "IntSliderModel", "Slice")
+    assert slider["max"] == total - 1 and slider["value"] == shown - 1 and liver > 1000
+
+
+def test_every_app_notebook_is_tested():
+    tested = {"kernel_explorer.ipynb", "levelset_playground.ipynb", "slice_browser.ipynb"}
+    assert {p.name for p in APPS} == tested

@@ -56,9 +56,12 @@ def test_bundled_lsn_dice_is_the_reported_one(held_out):
     net = bundled_model("lsn")
     assert isinstance(net, LevelSetNetwork)
     result = evaluate(net, test, device="cpu")
-    assert 0.0 <= result["volume_dice"] <= 1.0
     assert result["volume_dice"] == pytest.approx(load_checkpoint(bundled_path("lsn"))["test_volume_dice"], abs=2e-3)
-    assert torch.isfinite(net(test.images[:2])).all()
+    # what a user sees (docs/lsn.md): the paper's LSN labels every pixel liver, so its Dice is an all-inside guess's
+    with torch.no_grad():
+        logits = net(test.images[:32])
+    assert torch.isfinite(logits).all() and float((logits > 0).float().mean()) > 0.99
+    assert result["volume_dice"] < 0.2
 
 
 def test_bundled_lsn_g_is_the_authors_network_and_scores_as_reported(held_out):

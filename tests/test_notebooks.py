@@ -102,17 +102,16 @@ def test_notebook_executes_under_the_quick_preset(path, monkeypatch):
     assert any("image/png" in o.get("data", {}) or "application/vnd.plotly.v1+json" in o.get("data", {})
                or "text/html" in o.get("data", {}) for o in shown) or path.name == "00_index.ipynb"
     printed = "".join(o.get("text", "") for o in shown if o.output_type == "stream")
-    CHECKS.get(path.name, lambda printed, seconds: None)(printed, seconds)
+    CHECKS.get(path.name, lambda printed: None)(printed)
 
 
-def _front_reaches_the_liver(printed: str, seconds: float) -> None:
+def _front_reaches_the_liver(printed: str) -> None:
     # the speed-map LSN's animation: the front starts at the border and ends on the liver
     first, last = (float(x) for x in re.search(r"against the label: ([\d.]+) at u0, ([\d.]+) after layer", printed).groups())
     assert last - first >= 0.5, (first, last)
-    assert seconds <= 120
 
 
-def _table_has_every_network(printed: str, seconds: float) -> None:
+def _table_has_every_network(printed: str) -> None:
     assert re.search(r"seeds \[0, 1, 2\]", printed), "the committed table is over 3 seeds"
 
 

@@ -76,8 +76,22 @@ def test_console_script_help_lists_the_subcommands():
         assert command in result.stdout
 
 
-def test_public_names_resolve():
+SUBPACKAGES = ("apps", "data", "experiments", "kernels", "levelset", "models", "train", "viz")
+
+
+def test_public_names_resolve_to_documented_objects():
+    import importlib
+
     import lsn_explorer
 
-    for name in lsn_explorer.__all__:
-        assert getattr(lsn_explorer, name) is not None, name
+    for name in lsn_explorer.__all__[1:]:  # after __version__
+        value = getattr(lsn_explorer, name)
+        home = importlib.import_module(f"lsn_explorer.{lsn_explorer._WHERE[name]}")
+        assert value is getattr(home, name), f"lsn_explorer.{name} is not {home.__name__}.{name}"
+        assert (value.__doc__ or "").strip(), f"help(lsn_explorer.{name}) shows no documentation"
+    for package in SUBPACKAGES:
+        module = importlib.import_module(f"lsn_explorer.{package}")
+        for name in module.__all__:
+            value = getattr(module, name)
+            if callable(value) and not isinstance(value, dict):
+                assert (value.__doc__ or "").strip(), f"lsn_explorer.{package}.{name} has no docstring"
