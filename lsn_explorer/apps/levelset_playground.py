@@ -1,9 +1,10 @@
 """The level-set playground: place bubbles on a CT slice, evolve Eq. 1, scrub the evolution, read the Dice.
 
-The computation is a few pure functions on arrays (:func:`bubbles_from_clicks`,
-:func:`time_step_status`, :func:`network_speeds`, :func:`run_evolution`,
-:func:`playground_figure`), testable without a browser; :class:`LevelSetPlayground`
-owns the widgets and only wires them to those functions.
+The computation is a few pure functions on arrays (:mod:`.playground_compute`:
+:func:`bubbles_from_clicks`, :func:`time_step_status`, :func:`network_speeds`,
+:func:`run_evolution`) and one figure (:mod:`.playground_figures`), testable without a
+browser; :class:`LevelSetPlayground`, here, owns the widgets and only wires them to
+those functions (whose names are importable from here too).
 
 Two sources of speeds: Eq. 1's weights set by hand with ITK-SNAP's edge function, or
 "speeds from the trained network", the maps α(x), g(x) that the bundled speed-map
@@ -18,24 +19,21 @@ steepness and exponent of ITK-SNAP's edge function.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ..errors import InputError, LsnExplorerError
-from ..inference import resample
-from ..levelset.edges import edge_function
-from ..levelset.initial import bubbles
-from ..levelset.operators import central_gradient
-from ..levelset.solver import evolve, store_evolution_in
-from ..levelset.step import cfl_time_step, check_time_step
-from ..metrics import dice_score
-from ..viz.evolution import zero_contour
-from ..viz.slices import mask_contour, png_data_uri, window_to_uint8
+from ..errors import LsnExplorerError
+from .playground_compute import (
+    Evolution,
+    bubbles_from_clicks,
+    edge_map,
+    network_speeds,
+    run_evolution,
+    time_step_status,
+)
+from .playground_figures import BUBBLE_TRACE, FRONT_TRACE, IMAGE_TRACE, LABEL_TRACE, playground_figure
 from .sources import SourcePicker, fill_volume_menu, load_source, volume_menu
 
 __all__ = [
@@ -48,223 +46,6 @@ __all__ = [
     "playground_figure",
     "LevelSetPlayground",
 ]
-
-# trace order of playground_figure
-_IMAGE, _LABEL, _FRONT, _BUBBLES = 0, 1, 2, 3
-
-
-@dataclass(frozen=True)
-class Evolution:
-    """A recorded run of the solver.
-
-    Attributes
-    ----------
-    steps : list of int
-        The step number of each frame; frame 0 is the initial level set (step 0).
-    frames : list of (H, W) float32 ndarray
-        ``u`` at those steps.
-    contours : list of (x, y) ndarray pairs
-        The zero contour of each frame (see :func:`lsn_explorer.viz.evolution.zero_contour`).
-    dice : list of float or None
-        Dice of ``u > 0`` against the label per frame (None without a label).
-    dt : float
-        The time step used.
-    limit : float
-        The CFL limit for these speeds and edge function.
-    """
-
-    steps: list
-    frames: list
-    contours: list
-    dice: list
-    dt: float
-    limit: float
-
-
-def bubbles_from_clicks(shape: Sequence[int], clicks: Sequence[tuple[float, float]], *, radius: float = 4.0) -> torch.Tensor:
-    """The initial level set of bubbles placed by clicks.
-
-    Parameters
-    ----------
-    shape : (H, W)
-    clicks : sequence of (row, col)
-        Pixel coordinates of the clicks; outside the image is an error.
-    radius : float
-        Radius of every bubble in pixels. Default 4.
-
-    Returns
-    -------
-    u0 : (1, 1, H, W) float32 Tensor
-        Signed distance to the union of the discs, positive inside.
-
-    Raises
-    ------
-    InputError
-        No clicks, a click outside the image, or a non-positive radius.
-    """
-    h, w = (int(s) for s in shape[-2:])
-    if not clicks:
-        raise InputError("no bubbles yet: click the slice to place at least one")
-    if not radius > 0:
-        raise InputError(f"radius={radius}; expected a positive number of pixels")
-    for row, col in clicks:
-        if not (0 <= row <= h - 1 and 0 <= col <= w - 1):
-            raise InputError(f"click at (row {row}, col {col}) is outside the {h}x{w} slice")
-    return bubbles((1, 1, h, w), [tuple(map(float, c)) for c in clicks], radius=radius)
-
-
-def edge_map(image: np.ndarray, *, sigma: float, kappa: float, lam: float) -> torch.Tensor:
-    """ITK-SNAP's edge function of an ``(H, W)`` slice, as a ``(1, 1, H, W)`` tensor."""
-    return edge_function(torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None], sigma=sigma, kappa=kappa, lam=lam)
-
-
-def time_step_status(g: torch.Tensor, *, alpha, beta, gamma, dt: float) -> tuple[float, str | None]:
-    """The CFL limit of ``dt`` and, if ``dt`` is above it, a message saying so.
-
-    ``alpha``, ``beta``, ``gamma`` are numbers or ``(1, 1, H, W)`` maps.
-
-    Returns
-    -------
-    limit : float
-        :func:`~lsn_explorer.levelset.step.cfl_time_step` with ``cfl=1`` (``inf`` if all weights are 0).
-    problem : str or None
-        None when ``0 < dt <= limit``.
-    """
-    limit = float(cfl_time_step(g, alpha=alpha, beta=beta, gamma=gamma, cfl=1.0)[0])
-    try:
-        check_time_step(dt, limit)
-    except InputError as problem:  # its first clause, in the app's words
-        return limit, f"{str(problem).split(';')[0]}: the explicit scheme would blow up. Lower dt (or α, β, γ)."
-    return limit, None
-
-
-def network_speeds(image: np.ndarray, model) -> tuple[torch.Tensor, torch.Tensor]:
-    """The speed maps α(x) and g(x) a trained speed-map LSN predicts for an ``(H, W)`` slice.
-
-    The slice is resampled to the size the network was trained on (its
-    ``preprocessing``) and the maps back to the slice's size.
-
-    Parameters
-    ----------
-    image : (H, W) ndarray
-        A slice windowed to [-1, 1].
-    model : SpeedMapLSN
-        The network (its ``speed_maps``); put in eval mode.
-
-    Returns
-    -------
-    alpha, g : (1, 1, H, W) float32 Tensor
-    """
-    x = torch.as_tensor(np.asarray(image, dtype=np.float32))[None, None]
-    trained = getattr(model, "preprocessing", None)
-    size = x.shape[-2:] if trained is None else (trained.size, trained.size)
-    with torch.no_grad():
-        _, alpha, g = model.eval().speed_maps(resample(x, size))
-    return resample(alpha, x.shape[-2:]), resample(g, x.shape[-2:])
-
-
-def run_evolution(
-    image: np.ndarray,
-    u0: torch.Tensor,
-    *,
-    alpha,
-    beta,
-    gamma,
-    dt: float | str,
-    num_iter: int,
-    sigma: float = 1.0,
-    kappa: float = 0.04,
-    lam: float = 3.0,
-    g: torch.Tensor | None = None,
-    mask: np.ndarray | None = None,
-    max_frames: int = 100,
-) -> Evolution:
-    """Evolve ``u0`` on ``image`` and record at most ``max_frames`` + 1 evenly spaced frames.
-
-    Parameters
-    ----------
-    image : (H, W) array
-        The slice.
-    u0 : (1, 1, H, W) or (H, W) Tensor
-        Initial level set (see :func:`bubbles_from_clicks`).
-    alpha, beta, gamma : float or (1, 1, H, W) Tensor
-        Weights of Eq. 1: numbers, or maps (see :func:`network_speeds`).
-    dt : float or "auto"
-        The time step (checked against the CFL limit), or 0.9 times that limit.
-    num_iter : int
-        Number of steps.
-    sigma, kappa, lam : float
-        Edge function settings.
-    g : (1, 1, H, W) Tensor, optional
-        An edge map to use instead of ITK-SNAP's edge function of ``image``.
-    mask : (H, W) array, optional
-        Label for the Dice of each frame.
-    max_frames : int
-        Frames kept besides step 0; the last step is always kept. Default 100.
-
-    Returns
-    -------
-    Evolution
-
-    Raises
-    ------
-    InputError
-        ``dt`` above the CFL limit (the message gives both numbers), bad shapes.
-    """
-    u0 = torch.as_tensor(u0, dtype=torch.float32)
-    u0 = u0[None, None] if u0.ndim == 2 else u0
-    g = edge_map(image, sigma=sigma, kappa=kappa, lam=lam) if g is None else g
-    limit, problem = time_step_status(g, alpha=alpha, beta=beta, gamma=gamma, dt=1.0 if dt == "auto" else dt)
-    if dt == "auto":
-        dt, problem = 0.9 * limit, None
-    if problem:
-        raise InputError(problem)
-    every = max(1, -(-int(num_iter) // int(max_frames)))
-    frames, steps, count = [u0.clone()], [0], [0]
-    store = store_evolution_in(frames)
-
-    def record(u):
-        count[0] += 1
-        if count[0] % every == 0 or count[0] == num_iter:
-            store(u)
-            steps.append(count[0])
-
-    # the fused step keeps a classroom's kernels small: the band backend's numba adds ~130 MB to each
-    evolve(u0, g, num_iter=int(num_iter), alpha=alpha, beta=beta, gamma=gamma, dt=dt, iter_callback=record,
-           grad_g=central_gradient(g), backend="fused")
-    arrays = [f[0, 0].numpy() for f in frames]
-    dice = [dice_score(a > 0, mask) if mask is not None else None for a in arrays]
-    return Evolution(steps=steps, frames=arrays, contours=[zero_contour(a) for a in arrays], dice=dice,
-                     dt=float(dt), limit=float(limit))
-
-
-def playground_figure(image: np.ndarray, mask: np.ndarray | None = None, *, title: str | None = None) -> go.Figure:
-    """The slice (clickable PNG), the label contour, the front and the bubble markers.
-
-    Returns
-    -------
-    go.Figure
-        Traces: 0 the image (hover reports row and column, so clicks carry
-        them), 1 the label (green), 2 the zero contour of ``u`` (red, empty),
-        3 the bubble centres (markers, empty).
-    """
-    img = np.asarray(image)
-    rgb = np.repeat(window_to_uint8(img)[..., None], 3, -1)
-    lx, ly = mask_contour(mask) if mask is not None else ([], [])
-    fig = go.Figure([
-        go.Image(source=png_data_uri(rgb), hovertemplate="row %{y}, col %{x}<extra></extra>", name="slice"),
-        go.Scatter(x=lx, y=ly, mode="lines", line=dict(color="#34c759", width=1.5), hoverinfo="skip", name="label"),
-        go.Scatter(x=[], y=[], mode="lines", line=dict(color="#ff3b30", width=2), hoverinfo="skip", name="u = 0"),
-        go.Scatter(x=[], y=[], mode="markers", marker=dict(color="#ffcc00", size=9, symbol="circle-open", line=dict(width=2)),
-                   hoverinfo="skip", name="bubbles"),
-    ])
-    fig.update_layout(
-        title=title, width=560, height=560, margin=dict(l=10, r=10, t=40 if title else 10, b=10), showlegend=False,
-        xaxis=dict(visible=False, range=[-0.5, img.shape[1] - 0.5]),
-        yaxis=dict(visible=False, range=[img.shape[0] - 0.5, -0.5], scaleanchor="x"),
-        hovermode="closest", dragmode=False,
-    )
-    return fig
 
 
 def _slider(description, value, low, high, step, fmt=".2f"):
@@ -339,7 +120,7 @@ class LevelSetPlayground:
         self._select_volume()
         # built from the slice shown first: changes made before the widget is displayed do not reach the browser
         self._figure = go.FigureWidget(playground_figure(self.image, self.mask))
-        self._figure.data[_IMAGE].on_click(self._on_click)
+        self._figure.data[IMAGE_TRACE].on_click(self._on_click)
         self._wire()
         self._slice_status()
         self._on_params()
@@ -420,8 +201,8 @@ class LevelSetPlayground:
             return
         self._clicks.append((float(row), float(col)))
         with self._figure.batch_update():
-            self._figure.data[_BUBBLES].x = [c for _, c in self._clicks]
-            self._figure.data[_BUBBLES].y = [r for r, _ in self._clicks]
+            self._figure.data[BUBBLE_TRACE].x = [c for _, c in self._clicks]
+            self._figure.data[BUBBLE_TRACE].y = [r for r, _ in self._clicks]
         self._status.value = f"{len(self._clicks)} bubble(s) placed; press Run"
 
     def clear(self) -> None:
@@ -429,7 +210,7 @@ class LevelSetPlayground:
         self._clicks = []
         self._set_result(None)
         with self._figure.batch_update():
-            self._figure.data[_BUBBLES].x, self._figure.data[_BUBBLES].y = [], []
+            self._figure.data[BUBBLE_TRACE].x, self._figure.data[BUBBLE_TRACE].y = [], []
         self._status.value = "bubbles cleared: click the slice to place new ones"
 
     def run(self) -> Evolution | None:
@@ -493,8 +274,8 @@ class LevelSetPlayground:
     def _on_slice(self, change=None) -> None:
         fresh = playground_figure(self.image, self.mask)
         with self._figure.batch_update():
-            self._figure.data[_IMAGE].source = fresh.data[_IMAGE].source
-            self._figure.data[_LABEL].x, self._figure.data[_LABEL].y = fresh.data[_LABEL].x, fresh.data[_LABEL].y
+            self._figure.data[IMAGE_TRACE].source = fresh.data[IMAGE_TRACE].source
+            self._figure.data[LABEL_TRACE].x, self._figure.data[LABEL_TRACE].y = fresh.data[LABEL_TRACE].x, fresh.data[LABEL_TRACE].y
         self.clear()
         self._slice_status()
         self._on_params()
@@ -525,7 +306,7 @@ class LevelSetPlayground:
         k = self._frame.value
         with self._figure.batch_update():
             x, y = (r.contours[k] if r is not None else ([], []))
-            self._figure.data[_FRONT].x, self._figure.data[_FRONT].y = x, y
+            self._figure.data[FRONT_TRACE].x, self._figure.data[FRONT_TRACE].y = x, y
         if r is None:
             self._dice.value = "<i>place bubbles, then Run</i>"
         else:
