@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lsn_explorer.apps.serving import FULL_REASON, ClassroomKernelManager, serving_limits
+from lsn_explorer.apps.serving import FULL_REASON, ClassroomKernelManager, XsrfCookieIdentityProvider, serving_limits
 from lsn_explorer.apps.testing import serve_voila, voila_kernels
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,6 +29,7 @@ def test_voila_json_preheats_caps_and_culls_with_our_kernel_manager():
     voila = config["VoilaConfiguration"]
     assert voila["preheat_kernel"] and voila["default_pool_size"] >= 1
     assert voila["multi_kernel_manager_class"] == f"{ClassroomKernelManager.__module__}.ClassroomKernelManager"
+    assert config["Voila"]["identity_provider_class"] == f"{XsrfCookieIdentityProvider.__module__}.XsrfCookieIdentityProvider"
     manager = config["ClassroomKernelManager"]
     assert manager["max_kernels"] > voila["default_pool_size"] and manager["cull_idle_timeout"] > 0
     assert manager["cull_connected"] is False  # a student reading an open tab keeps the kernel
@@ -51,6 +52,24 @@ def test_a_closed_tab_frees_its_kernel_and_the_pool_stays(browser, tmp_path):
         assert _wait_until(lambda: voila_kernels(url) == 1, 4 + 2 + 15), f"{voila_kernels(url)} kernels left"
         time.sleep(8)  # past another idle timeout: the pool's kernel is still there
         assert voila_kernels(url) == 1
+
+
+@pytest.mark.browser
+def test_closing_the_tab_shuts_its_kernel_down_at_once(browser, tmp_path):
+    # culling is pushed out of reach: only the page's own shutdown request can free the kernel
+    never = ["--ClassroomKernelManager.cull_idle_timeout=600", "--ClassroomKernelManager.cull_interval=300"]
+    with serve_voila(APP, log_path=tmp_path / "voila.log", args=never) as url:
+        assert _wait_until(lambda: voila_kernels(url) == 1, 60), "the pool's pre-heated kernel did not start"
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url, timeout=120_000)
+        page.wait_for_selector(".widget-dropdown", timeout=120_000)
+        assert any(cookie["name"] == "_xsrf" for cookie in context.cookies()), "the page set no _xsrf cookie"
+        assert _wait_until(lambda: voila_kernels(url) == 2, 60), "the used kernel was not replaced in the pool"
+        page.close(run_before_unload=True)
+        assert _wait_until(lambda: voila_kernels(url) == 1, 15), f"{voila_kernels(url)} kernels left after the close"
+        context.close()
+    assert "_xsrf' argument missing" not in (tmp_path / "voila.log").read_text()
 
 
 @pytest.mark.browser

@@ -1,4 +1,4 @@
-"""Serving the apps to a class from one machine: a ceiling on kernels, and culling that spares the pool.
+"""Serving the apps to a class from one machine: a ceiling on kernels, shutdown on close, culling that spares the pool.
 
 Voila starts one kernel (a Python process holding the app: 151 MB for the kernel explorer, more
 once a student's action loads torch) for every page load. :class:`ClassroomKernelManager` is the kernel manager the
@@ -7,10 +7,16 @@ repository's ``voila.json`` configures:
 * **a ceiling**: at most ``max_kernels`` kernels run at once, pre-heated ones included;
   a page load beyond it gets HTTP 503 with a page that says the server is full and to
   retry in a minute, instead of a machine that runs out of memory;
-* **culling**: the kernel of a closed tab is shut down ``cull_idle_timeout`` seconds
-  after its last activity (Jupyter Server's culler, configured in ``voila.json``), but
-  the pre-heated kernels waiting in Voila's pool are never culled: they are idle by
-  design, and culling them would leave the next student without one.
+* **shutdown on close**: closing a tab makes Voila's page ask the server to shut its
+  kernel down at once, a request that carries the page's ``_xsrf`` cookie. Voila streams
+  its page before anything sets that cookie, so without
+  :class:`XsrfCookieIdentityProvider` (``Voila.identity_provider_class`` in
+  ``voila.json``), which sets it first, the request is refused;
+* **culling**: a kernel whose tab went away without a word (a crashed browser, a lost
+  network) is shut down ``cull_idle_timeout`` seconds after its last activity (Jupyter
+  Server's culler, configured in ``voila.json``), but the pre-heated kernels waiting in
+  Voila's pool are never culled: they are idle by design, and culling them would leave
+  the next student without one.
 
 ``voila.json`` at the repository root is read by every ``voila`` started there
 (``make app``, ``voila apps/NAME.ipynb``, Binder's ``voila`` launch).
@@ -18,11 +24,14 @@ repository's ``voila.json`` configures:
 
 from __future__ import annotations
 
+import inspect
+
+from jupyter_server.auth.identity import PasswordIdentityProvider
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from tornado import web
+from tornado import web, websocket
 from traitlets import Integer
 
-__all__ = ["ClassroomKernelManager", "FULL_REASON", "serving_limits"]
+__all__ = ["ClassroomKernelManager", "XsrfCookieIdentityProvider", "FULL_REASON", "serving_limits"]
 
 #: The status line of the page a visitor gets when the ceiling is reached.
 FULL_REASON = "The server is full: retry in a minute"
@@ -68,6 +77,36 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         await super().cull_kernel_if_idle(kernel_id)
 
 
+class XsrfCookieIdentityProvider(PasswordIdentityProvider):
+    """Voila's identity provider, which also sets the ``_xsrf`` cookie on every page it serves.
+
+    Voila's page posts that cookie when its tab closes, to shut the tab's kernel down.
+    Tornado sets the cookie the first time a handler reads ``xsrf_token``, but Voila's
+    page handler reads it only after it has started streaming the page, when headers
+    can no longer change. Reading it here, while the request is authenticated, sets it
+    before anything is sent.
+    """
+
+    def get_user(self, handler: web.RequestHandler):
+        """The user, as Voila's default provider finds it, after setting the XSRF cookie of a page."""
+        user = super().get_user(handler)
+        if inspect.isawaitable(user):
+            async def then():
+                found = await user
+                _set_xsrf_cookie(handler, found)
+                return found
+
+            return then()
+        _set_xsrf_cookie(handler, user)
+        return user
+
+
+def _set_xsrf_cookie(handler: web.RequestHandler, user) -> None:
+    if handler.request.method == "GET" and not isinstance(handler, websocket.WebSocketHandler):
+        handler.current_user = user  # what JupyterHandler.prepare sets next; the token's cookie reads it
+        handler.xsrf_token  # noqa: B018  (reading it sets the cookie)
+
+
 def serving_limits(config: dict) -> str:
     """One line saying the limits a ``voila.json`` sets: ceiling, pool, culling.
 
@@ -84,7 +123,7 @@ def serving_limits(config: dict) -> str:
     voila = config.get("VoilaConfiguration", {})
     pool = voila.get("default_pool_size", 1) if voila.get("preheat_kernel") else 0
     return (f"at most {manager.get('max_kernels', ClassroomKernelManager.max_kernels.default_value)} kernels at once "
-            f"({pool} pre-heated per app); a closed tab's kernel is shut down after "
+            f"({pool} pre-heated per app); a closed tab's kernel is shut down at once, an abandoned one after "
             f"{manager.get('cull_idle_timeout', 0)} s idle (checked every {manager.get('cull_interval', 300)} s)")
 
 
