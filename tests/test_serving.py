@@ -24,6 +24,17 @@ def _wait_until(condition, timeout: float, interval: float = 0.5) -> bool:
     return condition()
 
 
+def _visit_with_a_pooled_kernel(browser, url: str):
+    """Open the app once the pool's kernel is up; ``(context, page)`` once the pool has a fresh one again."""
+    assert _wait_until(lambda: voila_kernels(url) == 1, 60), "the pool's pre-heated kernel did not start"
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url, timeout=120_000)
+    page.wait_for_selector(".widget-dropdown", timeout=120_000)
+    assert _wait_until(lambda: voila_kernels(url) == 2, 60), "the used kernel was not replaced in the pool"
+    return context, page
+
+
 def test_voila_json_preheats_caps_and_culls_with_our_kernel_manager():
     config = json.loads((REPO / "voila.json").read_text())
     voila = config["VoilaConfiguration"]
@@ -41,12 +52,7 @@ def test_voila_json_preheats_caps_and_culls_with_our_kernel_manager():
 def test_a_closed_tab_frees_its_kernel_and_the_pool_stays(browser, tmp_path):
     short = ["--ClassroomKernelManager.cull_idle_timeout=4", "--ClassroomKernelManager.cull_interval=2"]
     with serve_voila(APP, log_path=tmp_path / "voila.log", args=short) as url:
-        assert _wait_until(lambda: voila_kernels(url) == 1, 60), "the pool's pre-heated kernel did not start"
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(url, timeout=120_000)
-        page.wait_for_selector(".widget-dropdown", timeout=120_000)
-        assert _wait_until(lambda: voila_kernels(url) == 2, 60), "the used kernel was not replaced in the pool"
+        context, _ = _visit_with_a_pooled_kernel(browser, url)
         context.close()
         # culled within timeout + interval (+ slack), while the idle pre-heated kernel is kept
         assert _wait_until(lambda: voila_kernels(url) == 1, 4 + 2 + 15), f"{voila_kernels(url)} kernels left"
@@ -59,13 +65,8 @@ def test_closing_the_tab_shuts_its_kernel_down_at_once(browser, tmp_path):
     # culling is pushed out of reach: only the page's own shutdown request can free the kernel
     never = ["--ClassroomKernelManager.cull_idle_timeout=600", "--ClassroomKernelManager.cull_interval=300"]
     with serve_voila(APP, log_path=tmp_path / "voila.log", args=never) as url:
-        assert _wait_until(lambda: voila_kernels(url) == 1, 60), "the pool's pre-heated kernel did not start"
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(url, timeout=120_000)
-        page.wait_for_selector(".widget-dropdown", timeout=120_000)
+        context, page = _visit_with_a_pooled_kernel(browser, url)
         assert any(cookie["name"] == "_xsrf" for cookie in context.cookies()), "the page set no _xsrf cookie"
-        assert _wait_until(lambda: voila_kernels(url) == 2, 60), "the used kernel was not replaced in the pool"
         page.close(run_before_unload=True)
         assert _wait_until(lambda: voila_kernels(url) == 1, 15), f"{voila_kernels(url)} kernels left after the close"
         context.close()
