@@ -100,7 +100,7 @@ def _table2(args: argparse.Namespace) -> None:
 
 def _ablate(args: argparse.Namespace) -> None:
     from .experiments.lsn_ablation import ablate, format_ablation
-    from .kernels.report import load_model_argument
+    from .kernels.model_argument import load_model_argument
     from .models import load_model
     from .models.unrolled import UnrolledLevelSet
     from .train import load_fold

@@ -57,6 +57,11 @@ def hard_dice(logits: torch.Tensor, target: torch.Tensor, *, threshold: float = 
         Probability threshold. Default 0.5 (logit 0).
     reduction : {"mean", "none"}, optional
         As :func:`mask_dice`, which scores the thresholded logits.
+
+    Returns
+    -------
+    () or (N, C) Tensor
+        As :func:`mask_dice`.
     """
     if logits.shape != target.shape:
         raise InputError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} must have the same shape")

@@ -197,7 +197,7 @@ def test_the_band_follows_the_front_and_skips_the_rest():
     assert dense.active.all()  # an unclipped distance moves everywhere
 
 
-@pytest.mark.parametrize("backend", ["reference", "band"])
+@pytest.mark.parametrize("backend", ["fused", "band"])
 def test_rms_stop_and_batches_agree_across_backends(backend):
     u0, g = _batch_problem()
     g[0] = 1e-3

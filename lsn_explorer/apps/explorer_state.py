@@ -21,7 +21,7 @@ import numpy as np
 from .._files import atomic_path, cache_dir
 from ..errors import DataFileError
 from ..kernels.atlas_arrays import atlas_from_arrays, atlas_to_arrays
-from ..kernels.report import Atlas
+from ..kernels.atlas import Atlas
 from ..models.bundled import bundled_names, bundled_path
 from . import explorer_compute as xc
 

@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..errors import CheckpointError, DataFileError, InputError, MissingDataError
-from ..kernels.report import PLOT_STENCILS
+from ..kernels.atlas import PLOT_STENCILS
 from ..viz.slices import png_data_uri, window_to_uint8
 from . import explorer_compute as xc
 from .explorer_figures import (

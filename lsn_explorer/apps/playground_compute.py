@@ -24,7 +24,7 @@ from ..levelset.edges import edge_function
 from ..levelset.initial import bubbles
 from ..levelset.operators import central_gradient
 from ..levelset.solver import evolve, store_evolution_in
-from ..levelset.step import cfl_time_step, check_time_step
+from ..levelset.step import cfl_time_step, time_step_problem
 from ..metrics import dice_score
 from ..viz.evolution import zero_contour
 
@@ -109,10 +109,9 @@ def time_step_status(g: torch.Tensor, *, alpha, beta, gamma, dt: float) -> tuple
         None when ``0 < dt <= limit``.
     """
     limit = float(cfl_time_step(g, alpha=alpha, beta=beta, gamma=gamma, cfl=1.0)[0])
-    try:
-        check_time_step(dt, limit)
-    except InputError as problem:  # its first clause, in the app's words
-        return limit, f"{str(problem).split(';')[0]}: the explicit scheme would blow up. Lower dt (or α, β, γ)."
+    problem = time_step_problem(dt, limit)
+    if problem is not None:
+        return limit, f"{problem}; above the CFL limit the explicit scheme would blow up. Lower dt (or α, β, γ)."
     return limit, None
 
 

@@ -848,7 +848,7 @@ def widest_liver_slice(index: int = 0, *, seed: int = 0, size: int = 256, num_sl
     from . import preprocess as pp
 
     hu, label, affine = phantom_volume(index, seed=seed, size=size, num_slices=num_slices)
-    hu, label, _ = pp.to_canonical(hu, label, affine, affine)
+    hu, label, _ = pp.to_canonical(hu, label, affine)
     hu, label = pp.to_display_axes(hu), pp.to_display_axes(label)
     z = int((label > 0).sum(axis=(1, 2)).argmax())
     return np.ascontiguousarray(pp.window_hu(hu[z]), dtype=np.float32), np.ascontiguousarray(label[z] > 0)

@@ -12,7 +12,7 @@ __all__ = [
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "LevelSetParams": "levelset_column",
-    "bubble_centers": "levelset_column",
+    "bubble_centers": ".levelset.initial",
     "segment_slices": "levelset_column",
     "tune_levelset": "levelset_column",
     "COLUMN_TITLES": "methods",

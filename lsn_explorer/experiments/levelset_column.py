@@ -25,11 +25,11 @@ import torch
 
 from ..inference import resample
 from ..levelset.edges import edge_function
-from ..levelset.initial import bubble_centers, bubble_level_set
+from ..levelset.initial import bubble_level_set
 from ..levelset.solver import evolve
 from ..metrics import mask_dice
 
-__all__ = ["LevelSetParams", "SEARCH_SPACE", "SEARCH_SLICES", "bubble_centers", "bubble_level_set", "segment_slices", "tune_levelset"]
+__all__ = ["LevelSetParams", "SEARCH_SPACE", "SEARCH_SLICES", "segment_slices", "tune_levelset"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,8 @@ def segment_slices(
     max_rms_change : float
         Convergence threshold per slice (ITK's MaximumRMSError). Default 0.01.
     batch_size : int
-        Slices evolved together. Default 64.
+        Slices whose edge maps are made and evolved in one call (a memory bound; the solver
+        splits a call further to fit the cache). Default 64.
     backend : str
         The solver's backend (see :func:`~lsn_explorer.levelset.solver.evolve`). Default "auto".
 

@@ -9,7 +9,8 @@ order of the authors' analysis. A depthwise layer gives one kernel per channel.
 Biases are ignored. Kernels of another spatial size are listed in
 ``KernelSet.skipped`` and left out. A layer's part ("encoder", "decoder", ...)
 comes from the model when it names it, else from the network's topology
-(:mod:`~lsn_explorer.kernels.parts`).
+(:mod:`~lsn_explorer.kernels.parts`); a bare state_dict has no topology, and its
+layers are "unknown".
 
 Sources: an ``nn.Module`` (its ``named_kernel_layers()`` when it has one, else
 its ``Conv2d`` modules in registration order), an lsn_explorer checkpoint, a

@@ -92,11 +92,11 @@ def topology_parts(nodes) -> dict[str, str]:
         ups[node.name] = max((ups.get(i, 0) for i in node.inputs), default=0) + (node.kind == "up")
     deepest = max(level_out.values(), default=0)
     has_up = any(node.kind == "up" for node in nodes)
+    if deepest == 0 and not has_up:
+        return {node.name: "unknown" for node in nodes}
     parts = {}
     for node in nodes:
-        if deepest == 0 and not has_up:
-            parts[node.name] = "unknown"
-        elif ups[node.name]:
+        if ups[node.name]:
             parts[node.name] = "decoder"
         elif has_up and deepest > 0 and level_in[node.name] == deepest:
             parts[node.name] = "bottom"

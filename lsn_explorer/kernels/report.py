@@ -51,11 +51,10 @@ __all__ = [
 
 def _write_tables(atlas: Atlas, summary: list[dict], out: Path) -> int:
     """Per-layer, all-kernel and summary CSV files; returns how many were written."""
-    for index, info in enumerate(atlas.kernels.layers):
-        write_csv(out / f"{layer_stem(index, info.name)}.csv", kernel_rows(atlas, index))
-    write_csv(out / "kernels.csv", kernel_rows(atlas))
-    write_csv(out / "summary.csv", summary)
-    return atlas.kernels.n_layers + 2
+    written = [write_csv(out / f"{layer_stem(index, info.name)}.csv", kernel_rows(atlas, index))
+               for index, info in enumerate(atlas.kernels.layers)]
+    written += [write_csv(out / "kernels.csv", kernel_rows(atlas)), write_csv(out / "summary.csv", summary)]
+    return len(written)
 
 
 def kernels_command(

@@ -36,7 +36,7 @@ import torch
 from ..errors import InputError
 from .operators import front_band
 
-__all__ = ["Backend", "BACKENDS", "StepProblem", "choose_backend", "chunk_size", "front_rms"]
+__all__ = ["Backend", "BACKENDS", "AUTO_ORDER", "StepProblem", "choose_backend", "chunk_size", "front_rms"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,6 @@ class Backend:
     Attributes
     ----------
     name : str
-    summary : str
     build : callable
         ``build(problem) -> stepper``.
     gradients : bool
@@ -103,16 +102,18 @@ class Backend:
     working_set : int
         Images of ``H x W`` one step touches per image of the batch, for
         :func:`chunk_size`.
+    dtypes : tuple of torch.dtype or None
+        The level-set dtypes it steps; None: any floating dtype.
     available : callable
         ``available() -> bool``: whether this process can run it.
     """
 
     name: str
-    summary: str
     build: Callable[[StepProblem], Callable]
     gradients: bool
     gpu: bool
     working_set: int
+    dtypes: tuple[torch.dtype, ...] | None = None
     available: Callable[[], bool] = lambda: True
 
 
@@ -146,12 +147,14 @@ def _band(problem: StepProblem):
     return BandStep(problem.fields(), problem.u0, clamp=problem.clamp, rms=problem.rms, tile=problem.tile)
 
 
+@functools.cache
 def _band_available() -> bool:
     from .band import numba_available
 
     return numba_available()
 
 
+@functools.cache
 def _compiler_available() -> bool:
     try:
         import torch._inductor  # noqa: F401
@@ -164,16 +167,17 @@ def _compiler_available() -> bool:
 BACKENDS: dict[str, Backend] = {
     b.name: b
     for b in (
-        Backend("reference", "convolutions and ReLUs (Table 1 of the paper), differentiable", _reference,
-                gradients=True, gpu=True, working_set=40),
-        Backend("fused", "slices of one padded tensor, fewer intermediate images", _fused,
-                gradients=False, gpu=True, working_set=24),
-        Backend("compiled", "torch.compile of the fused step", functools.partial(_fused, compiled=True),
-                gradients=False, gpu=True, working_set=8, available=_compiler_available),
-        Backend("band", "numba loop over the tiles that can still change", _band,
-                gradients=False, gpu=False, working_set=6, available=_band_available),
+        Backend("reference", _reference, gradients=True, gpu=True, working_set=40),
+        Backend("fused", _fused, gradients=False, gpu=True, working_set=24),
+        Backend("compiled", functools.partial(_fused, compiled=True), gradients=False, gpu=True, working_set=8,
+                available=_compiler_available),
+        Backend("band", _band, gradients=False, gpu=False, working_set=6, dtypes=(torch.float32, torch.float64),
+                available=_band_available),
     )
 }
+
+#: What ``backend="auto"`` tries, in order, when no gradients, central scheme or learned stencils need the reference.
+AUTO_ORDER = ("band", "fused")
 
 
 def choose_backend(name: str, problem: StepProblem) -> Backend:
@@ -185,27 +189,31 @@ def choose_backend(name: str, problem: StepProblem) -> Backend:
         An unknown name, or a backend that cannot run the problem (the message says
         why and which backend can).
     """
-    u0 = problem.u0
     special = problem.scheme != "upwind" or problem.curvature_kernels is not None or problem.needs_gradients()
     if name == "auto":
         if special:
             return BACKENDS["reference"]
-        if u0.device.type == "cpu" and u0.dtype in (torch.float32, torch.float64) and BACKENDS["band"].available():
-            return BACKENDS["band"]
-        return BACKENDS["fused"]
+        return next(BACKENDS[n] for n in AUTO_ORDER if _why_not(BACKENDS[n], problem.u0, special) is None)
     if name not in BACKENDS:
         raise InputError(f"backend={name!r} is not one of {set(BACKENDS) | {'auto'}}")
-    backend = BACKENDS[name]
+    why = _why_not(BACKENDS[name], problem.u0, special)
+    if why is not None:
+        raise InputError(f"backend={name!r} {why}")
+    return BACKENDS[name]
+
+
+def _why_not(backend: Backend, u0: torch.Tensor, special: bool) -> str | None:
+    """Why ``backend`` cannot run a problem (``special``: it needs gradients, the central scheme or learned stencils)."""
     if special and not backend.gradients:
-        raise InputError(f"backend={name!r} needs scheme='upwind', no curvature_kernels and speeds without gradients; "
-                         "use backend='reference' for learning")
+        return "needs scheme='upwind', no curvature_kernels and speeds without gradients; use backend='reference' for learning"
     if u0.device.type != "cpu" and not backend.gpu:
-        raise InputError(f"backend={name!r} runs on the CPU; u0 is on {u0.device}. Use backend='fused' or 'auto'")
+        return f"runs on the CPU; u0 is on {u0.device}. Use backend='fused' or 'auto'"
+    if backend.dtypes is not None and u0.dtype not in backend.dtypes:
+        names = " or ".join(str(d).removeprefix("torch.") for d in backend.dtypes)
+        return f"steps {names} level sets; u0 is {u0.dtype}"
     if not backend.available():
-        raise InputError(f"backend={name!r} cannot run here (numba or a C++ compiler missing); use backend='auto'")
-    if name == "band" and u0.dtype not in (torch.float32, torch.float64):
-        raise InputError(f"backend='band' steps float32 or float64 level sets; u0 is {u0.dtype}")
-    return backend
+        return "cannot run here (numba, or torch's inductor, does not import); use backend='auto'"
+    return None
 
 
 def chunk_size(backend: Backend, u0: torch.Tensor) -> int:

@@ -27,6 +27,7 @@ not updated holds the same values in both, by the rule above.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 
 import numpy as np
@@ -35,6 +36,7 @@ import torch
 __all__ = ["BandStep", "compile_kernels", "numba_available"]
 
 
+@functools.cache
 def numba_available() -> bool:
     """Whether numba can be imported."""
     try:
@@ -70,7 +72,9 @@ class BandStep:
         self.tile, self.rms = int(tile), bool(rms)
         self.clamp = math.inf if clamp is None else float(clamp)
         self.shape = (n, h, w)
-        self.fields = [_broadcast(f, like) for f in (fields.speed, fields.vx, fields.vy, fields.curvature)]
+        maps = fields.maps(like)
+        self.fields = [f.cpu().numpy()[:, 0] for f in (maps.speed, maps.vx, maps.vy, maps.curvature)]
+        self._kernel = _band_step()
         tiles = (n, -(-h // self.tile), -(-w // self.tile))
         self.active = np.ones(tiles, dtype=np.bool_)
         self.changed = np.zeros(tiles, dtype=np.bool_)
@@ -99,24 +103,18 @@ class BandStep:
             for at construction.
         """
         if u is not self.current:
+            # every tile is active now, so the step writes all of the other buffer
             self.buffers[0][...] = u.detach().reshape(self.shape).numpy()
-            self.buffers[1][...] = self.buffers[0]
             self.active[...] = True
         src, dst = self.buffers[0], self.buffers[1]
         skip = np.zeros(self.shape[0], np.bool_) if frozen is None else frozen.cpu().numpy().astype(np.bool_)
         rms = np.full(self.shape[0], np.nan)
         with _torch_threads():
-            _band_step()(src, dst, *self.fields, self.active, self.changed, self.front, skip,
+            self._kernel(src, dst, *self.fields, self.active, self.changed, self.front, skip,
                          self.clamp, self.tile, self.rms, rms)
         self.buffers = [dst, src]
         self.current = torch.from_numpy(dst).view(self.shape[0], 1, *self.shape[1:])
         return self.current, (torch.from_numpy(rms).to(u.dtype) if self.rms else None)
-
-
-def _broadcast(field, like: torch.Tensor) -> np.ndarray:
-    """A field (a number, ``(N | 1, 1, 1 | H, 1 | W)``) as a contiguous ``(N, H, W)`` array of ``like``'s dtype."""
-    t = torch.as_tensor(field, dtype=like.dtype).detach().cpu()
-    return t.reshape(t.shape if t.ndim else (1, 1, 1, 1)).expand(like.shape).contiguous().numpy()[:, 0]
 
 
 @contextlib.contextmanager

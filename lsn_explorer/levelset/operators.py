@@ -78,7 +78,11 @@ def central_gradient(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     Written with slices of the replicate-padded image rather than a convolution: the
     same numbers, several times faster on large batches.
     """
-    p = F.pad(u, (1, 1, 1, 1), mode="replicate")
+    return _centred_of_padded(F.pad(u, (1, 1, 1, 1), mode="replicate"))
+
+
+def _centred_of_padded(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(∂u/∂x, ∂u/∂y)`` by centred differences from ``u`` replicate-padded by one pixel."""
     return 0.5 * p[..., 1:-1, 2:] - 0.5 * p[..., 1:-1, :-2], 0.5 * p[..., 2:, 1:-1] - 0.5 * p[..., :-2, 1:-1]
 
 
@@ -135,8 +139,7 @@ def curvature_of_padded(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     Centred gradient, unit normal (replicate-padded in turn) and centred divergence.
     """
-    ux = 0.5 * p[..., 1:-1, 2:] - 0.5 * p[..., 1:-1, :-2]
-    uy = 0.5 * p[..., 2:, 1:-1] - 0.5 * p[..., :-2, 1:-1]
+    ux, uy = _centred_of_padded(p)
     squared = ux * ux + uy * uy
     unit = torch.sqrt(squared + NORMAL_EPS)
     nx = F.pad(ux / unit, (1, 1, 0, 0), mode="replicate")

@@ -1,8 +1,9 @@
 """``evolve``: the time loop around :func:`~lsn_explorer.levelset.step.gac_step`.
 
 Symbols as in :mod:`lsn_explorer.levelset.step`. The loop owns what a single
-step does not: resolving ``dt="auto"``, computing ``∇g`` once, the per-image
-RMS stopping rule, optional re-initialisation and the iteration callback.
+step does not: resolving ``dt="auto"``, computing ``∇g`` once (per cache-sized
+chunk of a CPU batch), the per-image RMS stopping rule, optional
+re-initialisation and the iteration callback.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def _evolve_rows(backend, problem: StepProblem, first: int, total: int, cfl: flo
     ``first`` and ``total`` place the chunk in the batch for messages.
     """
     p = problem
-    grad_g = central_gradient(p.g) if p.grad_g is None else tuple(p.grad_g)  # g is fixed: ∇g is computed once
+    grad_g = central_gradient(p.g) if p.grad_g is None else tuple(p.grad_g)  # g is fixed: ∇g once per chunk
     limit = cfl_time_step(p.g, alpha=p.alpha, beta=p.beta, gamma=p.gamma, grad_g=grad_g, cfl=1.0).to(p.u0.device)
     if isinstance(p.dt, str):
         dt = torch.where(torch.isfinite(limit), cfl * limit, torch.ones_like(limit)).to(p.u0.dtype)

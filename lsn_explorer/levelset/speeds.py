@@ -135,7 +135,7 @@ class RateFields:
         return RateFields(self.speed * dt, self.vx * dt, self.vy * dt, self.curvature * dt)
 
     def maps(self, like: torch.Tensor) -> "RateFields":
-        """Every field as a contiguous, detached ``(N, 1, H, W)`` map on ``like`` (for the tiled step)."""
+        """Every field as a contiguous, detached ``(N, 1, H, W)`` map of ``like``'s dtype and device (for the band step)."""
 
         def full(x):
             t = torch.as_tensor(x, dtype=like.dtype, device=like.device).detach()

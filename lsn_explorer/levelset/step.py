@@ -28,7 +28,7 @@ from .operators import (
 )
 from .speeds import Field, RateFields, as_field, edge_field
 
-__all__ = ["gac_step", "cfl_time_step", "check_time_step", "stability_rate", "PROPAGATION_WAVE", "SCHEMES"]
+__all__ = ["gac_step", "cfl_time_step", "check_time_step", "time_step_problem", "stability_rate", "PROPAGATION_WAVE", "SCHEMES"]
 
 #: Spatial schemes for the propagation and advection terms.
 SCHEMES = ("upwind", "central")
@@ -268,40 +268,56 @@ def _per_image_max(field: torch.Tensor, n: int) -> torch.Tensor:
     return field.amax(dim=(1, 2, 3)).double().expand(n)
 
 
-def check_time_step(dt: Field, limit: float | torch.Tensor, *, dx: float = 1.0, first_image: int = 0,
-                    num_images: int | None = None) -> None:
-    """Raise if ``dt`` exceeds the stability ``limit`` (from ``cfl_time_step(..., cfl=1)``) of any image.
+def time_step_problem(dt: Field, limit: float | torch.Tensor, *, dx: float = 1.0, first_image: int = 0,
+                      num_images: int | None = None) -> str | None:
+    """What is wrong with ``dt`` against the stability ``limit`` of each image, or None if nothing.
 
     Parameters
     ----------
     dt : float, 0-d or (N,) Tensor
         The time step, shared or per image.
     limit : float or (N,) Tensor
-        The CFL limit of each image.
+        The CFL limit of each image (from ``cfl_time_step(..., cfl=1)``).
+    dx : float
+        Grid spacing, for the message. Default 1.0.
     first_image, num_images : int, optional
         Where these images sit in a larger batch, for the message (default: they
         are the batch).
 
-    Raises
-    ------
-    InputError
-        ``dt=0.8 exceeds the CFL limit 0.25 for dx=1 ...``, with the numbers
-        (and the image, in a batch).
+    Returns
+    -------
+    str or None
+        ``"dt=0.8 exceeds the CFL limit 0.25 for dx=1 ..."`` or ``"dt=0 must be
+        positive"``, with the numbers (and the image, in a batch).
     """
     steps = torch.as_tensor(dt, dtype=torch.float64).detach().cpu().reshape(-1)
     limits = torch.as_tensor(limit, dtype=torch.float64).detach().cpu().reshape(-1)
     if not bool((steps > 0).all()):
-        raise InputError(f"dt={_fmt(steps)} must be positive (or 'auto')")
+        return f"dt={_fmt(steps)} must be positive"
     steps, limits = torch.broadcast_tensors(steps, limits)
     over = steps > limits * (1 + 1e-9)
-    if bool(over.any()):
-        i = int(torch.argmax(steps / limits))
-        total = len(limits) if num_images is None else num_images
-        where = f" in image {first_image + i} of {total}" if total > 1 else ""
-        raise InputError(
-            f"dt={float(steps[i]):g} exceeds the CFL limit {float(limits[i]):.4g} for dx={dx:g}{where} with these "
-            "alpha, beta, gamma and g; use a smaller dt or dt='auto'"
-        )
+    if not bool(over.any()):
+        return None
+    i = int(torch.argmax(steps / limits))
+    total = len(limits) if num_images is None else num_images
+    where = f" in image {first_image + i} of {total}" if total > 1 else ""
+    return f"dt={float(steps[i]):g} exceeds the CFL limit {float(limits[i]):.4g} for dx={dx:g}{where} with these alpha, beta, gamma and g"
+
+
+def check_time_step(dt: Field, limit: float | torch.Tensor, *, dx: float = 1.0, first_image: int = 0,
+                    num_images: int | None = None) -> None:
+    """Raise if ``dt`` exceeds the stability ``limit`` (from ``cfl_time_step(..., cfl=1)``) of any image.
+
+    Parameters are those of :func:`time_step_problem`.
+
+    Raises
+    ------
+    InputError
+        The problem :func:`time_step_problem` names, and what to do about it.
+    """
+    problem = time_step_problem(dt, limit, dx=dx, first_image=first_image, num_images=num_images)
+    if problem is not None:
+        raise InputError(f"{problem}; use a positive dt below the CFL limit, or dt='auto'")
 
 
 def _fmt(values: torch.Tensor) -> str:

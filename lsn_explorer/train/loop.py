@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +32,6 @@ __all__ = ["fit", "batch_loss", "HISTORY_FIELDS"]
 HISTORY_FIELDS = (
     "epoch", "train_loss", "train_dice", "valid_loss", "valid_dice", "valid_volume_dice", "lr", "seconds",
 )
-
-
 
 
 # --------------------------------------------------------------------------- history files
@@ -252,9 +250,12 @@ def fit(
     seed_everything(seed)
     core.to(dev, memory_format=precision.memory_format)
     opt = torch.optim.Adam(core.parameters(), lr=lr, eps=eps)
-    done = _resume(out, core, opt, spec, dev) if resume else _Progress()
-    if not resume and (out / "last.pt").exists():
+    if resume:
+        done = _resume(out, core, opt, spec, dev)
+    elif (out / "last.pt").exists():
         raise InputError(f"{out} already holds a run (last.pt); pass resume=True to continue it or choose another out")
+    else:
+        done = _Progress()
     net = model
     if d.active and not isinstance(model, nn.parallel.DistributedDataParallel):
         net = nn.parallel.DistributedDataParallel(core, device_ids=[dev.index] if dev.type == "cuda" else None)
@@ -341,12 +342,9 @@ class _Progress:
     """The epochs done: the last one, every history row and the best score so far."""
 
     epoch: int = 0
-    history: list = None
+    history: list = field(default_factory=list)
     best: float = math.inf
     improved: bool = False
-
-    def __post_init__(self):
-        self.history = [] if self.history is None else self.history
 
     def add(self, row: dict) -> None:
         """Record a finished epoch; its score is the validation loss, else the training loss."""
@@ -407,9 +405,9 @@ class _Epoch:
                 x, y = augment_batch(x, y, settings=self.augment, generator=draws)
             per_slice, logits = self._step(x, y, progress=(number - 1 + step / n_steps) / self.epochs)
             with torch.no_grad():
-                sums += torch.stack([per_slice.detach().sum().double(),
-                                     hard_dice(logits.detach(), y, reduction="none").sum().double(),
-                                     torch.tensor(float(idx.numel()), device=dev, dtype=torch.float64)])
+                sums[0] += per_slice.detach().sum()
+                sums[1] += hard_dice(logits.detach(), y, reduction="none").sum()
+                sums[2] += idx.numel()
             if self.show:
                 bar.update(1)
                 if step % 10 == 9 or step == n_steps - 1:
