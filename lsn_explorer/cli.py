@@ -10,6 +10,9 @@ Subcommands
 ``table2``        the 5-fold cross-validation of Table 2 (level set and every network), over seeds
 ``ablate``        where a trained level-set network's Dice comes from: its PDE terms off one at a time
 ``kernels``       run the kernel atlas on a model and write figures and CSVs
+``course release``  write the students' notebooks: solutions stubbed, hidden tests removed
+``course grade``    autograde students' notebooks against the course source and print the scores
+``course slides``   reveal.js slides of the released course notebooks
 
 Errors a user can cause are printed as one line naming what was wrong, with exit status 2.
 """
@@ -20,7 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import InputError, LsnExplorerError
+from .errors import InputError, LsnExplorerError, MissingDataError
 
 __all__ = ["main", "build_parser"]
 
@@ -123,6 +126,57 @@ def _kernels(args: argparse.Namespace) -> None:
     print(out)
 
 
+def _course_source(args: argparse.Namespace) -> Path:
+    if not args.source.is_dir():
+        raise MissingDataError(f"no course source folder {args.source.resolve()}: "
+                               "run from the repository root or pass --source DIR")
+    return args.source
+
+
+def _course_release(args: argparse.Namespace) -> None:
+    from .course import release_course
+
+    written = release_course(_course_source(args), args.out)
+    print(f"wrote {len(written)} notebooks to {args.out.resolve()}")
+
+
+def _course_grade(args: argparse.Namespace) -> None:
+    from .course import format_scores, grade_course
+
+    print(format_scores(grade_course(args.notebooks, _course_source(args), cwd=args.cwd, timeout=args.timeout)))
+
+
+def _course_slides(args: argparse.Namespace) -> None:
+    from .course import write_slides
+
+    written = write_slides(_course_source(args), args.out)
+    print(f"wrote {len(written)} slide decks to {args.out.resolve()}")
+
+
+def _add_course(commands) -> None:
+    course = commands.add_parser("course", help="release, grade and present the course notebooks (nbgrader format)")
+    course = course.add_subparsers(dest="course_command", required=True)
+    source = {"type": Path, "default": Path("course/source"),
+              "help": "the course source notebooks, with solutions and hidden tests (default course/source)"}
+
+    release = course.add_parser("release", help="write the students' notebooks: solutions stubbed, hidden tests removed")
+    release.add_argument("out", type=Path, help="folder to write the released notebooks into")
+    release.add_argument("--source", **source)
+    release.set_defaults(handler=_course_release)
+
+    grade = course.add_parser("grade", help="run students' notebooks with the source's tests and print the scores")
+    grade.add_argument("notebooks", type=Path, nargs="+", metavar="NOTEBOOK", help="students' notebooks")
+    grade.add_argument("--source", **source)
+    grade.add_argument("--cwd", type=Path, default=None, help="working directory of the kernel (default: the notebook's folder)")
+    grade.add_argument("--timeout", type=float, default=600, help="seconds one cell may run (default 600)")
+    grade.set_defaults(handler=_course_grade)
+
+    slides = course.add_parser("slides", help="reveal.js slides of the released notebooks that have slide metadata")
+    slides.add_argument("out", type=Path, help="folder to write NAME.slides.html into")
+    slides.add_argument("--source", **source)
+    slides.set_defaults(handler=_course_slides)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lsn-explorer``."""
     parser = argparse.ArgumentParser(
@@ -202,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     kernels.add_argument("--seed", type=int, default=0)
     kernels.add_argument("--no-png", action="store_true", help="write the CSV and HTML files but no PNGs (the slow part)")
     kernels.set_defaults(handler=_kernels)
+
+    _add_course(commands)
     return parser
 
 

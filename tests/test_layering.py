@@ -9,7 +9,7 @@ layer or above):
 3. ``data``, ``augment``: volumes, slices, folds
 4. ``inference``, ``models``: networks and how they answer
 5. ``train``, ``kernels``: fitting networks, analysing their kernels
-6. ``experiments``, ``exercises``: Table 2, ablations, course exercises
+6. ``experiments``, ``exercises``, ``course``: Table 2, ablations, course exercises, course release and grading
 7. ``apps``: the widgets behind the Voila apps
 8. ``cli``: the command line
 """
@@ -29,7 +29,7 @@ LAYERS = [
     {"data", "augment"},
     {"inference", "models"},
     {"train", "kernels"},
-    {"experiments", "exercises"},
+    {"experiments", "exercises", "course"},
     {"apps"},
     {"cli"},
 ]
