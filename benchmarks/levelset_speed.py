@@ -1,4 +1,4 @@
-"""Level-set solver throughput on CPU: this library vs SimpleITK's GAC vs scikit-image's MorphGAC.
+"""Level-set solver throughput on CPU (or a GPU): this library vs SimpleITK's GAC vs scikit-image's MorphGAC.
 
 Measures slice-iterations per second and peak extra memory at 256² and 512² (32 phantom
 slices, each alone and as one batch of 32) and at 1024² (4 slices, each alone), with the
@@ -13,12 +13,16 @@ Ours, by ``evolve`` backend (see ``lsn_explorer.levelset.backends``):
   SimpleITK's sparse field, which keeps a few layers around the front;
 * ``fused``, ``compiled``, ``reference``: the torch backends, for comparison.
 
-Every library runs on the same number of threads (``--threads``).
+Every library runs on the same number of threads (``--threads``). ``--device cuda`` runs
+ours on the GPU (synchronised before every clock read; SimpleITK and scikit-image stay on
+the CPU); ``--sizes`` picks the sizes, ``--backends`` some of ours. A backend that fails
+is recorded as ``error_<name>`` in its rows and the others go on.
 
     python benchmarks/levelset_speed.py --threads 1   # ~3 minutes
     python benchmarks/levelset_speed.py --quick       # ~30 s
+    python benchmarks/levelset_speed.py --device cuda --sizes 512 --threads 8 --json OUT.json
 
-Writes benchmarks/results/levelset_speed.json with the machine's description.
+Writes benchmarks/results/levelset_speed.json (or ``--json PATH``) with the machine's description.
 """
 
 from __future__ import annotations
@@ -110,12 +114,20 @@ def measure(fn, slice_iterations: int, repeats: int, *, warm_up: bool = True) ->
     return slice_iterations / best, max(0, max(peak[0], _rss()) - start) / 2**20
 
 
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def bench(size: int, count: int, batches: tuple[int, ...], num_iter: int, repeats: int, skimage_iter: int,
-          ours: list[str]) -> list[dict]:
-    """Rows for ``size``: each of ``count`` slices alone (batch 1) and in batches, SimpleITK and scikit-image alone."""
+          ours: list[str], device: torch.device = torch.device("cpu")) -> list[dict]:
+    """Rows for ``size``: each of ``count`` slices alone (batch 1) and in batches, SimpleITK and scikit-image alone.
+
+    Ours runs on ``device``; the peers on the CPU.
+    """
     images, u0 = slices(size, count)
-    g = edge_function(torch.from_numpy(images)[:, None])
-    u = torch.from_numpy(u0)[:, None]
+    g_cpu = edge_function(torch.from_numpy(images)[:, None])
+    g, u = g_cpu.to(device), torch.from_numpy(u0)[:, None].to(device)
     rows = []
     for batch in batches:
         row = {"size": size, "batch": batch, "slices": count, "num_iter": num_iter}
@@ -124,14 +136,28 @@ def bench(size: int, count: int, batches: tuple[int, ...], num_iter: int, repeat
             if name == "reference" and batch > 1:
                 continue  # the slow baseline once per size
             opts = {**dict(num_iter=num_iter, **PARAMS, dt=0.1), **OURS[name]}
-            t = time.perf_counter()
-            evolve(u[groups[0]], g[groups[0]], **{**opts, "num_iter": 1})  # compilation, if any, happens here
-            row[f"first_call_s_{name}"] = time.perf_counter() - t
-            run = lambda: [evolve(u[s], g[s], **opts) for s in groups]  # noqa: E731
-            row[f"ours_{name}"], row[f"peak_mb_{name}"] = measure(run, count * num_iter, 1 if name == "reference" else repeats,
-                                                                  warm_up=False)
+
+            def run(opts=opts, groups=groups):
+                out = [evolve(u[s], g[s], **opts) for s in groups]
+                _sync(device)
+                return out
+
+            try:
+                t = time.perf_counter()
+                evolve(u[groups[0]], g[groups[0]], **{**opts, "num_iter": 1})  # compilation, if any, happens here
+                _sync(device)
+                row[f"first_call_s_{name}"] = time.perf_counter() - t
+                if device.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats(device)
+                times = 1 if name == "reference" else repeats
+                row[f"ours_{name}"], row[f"peak_mb_{name}"] = measure(run, count * num_iter, times, warm_up=False)
+                if device.type == "cuda":
+                    row[f"peak_cuda_mb_{name}"] = torch.cuda.max_memory_allocated(device) / 2**20
+            except Exception as exc:  # one backend failing (e.g. torch.compile on a new GPU) must not lose the others
+                row[f"error_{name}"] = f"{type(exc).__name__}: {exc}"[:500]
+                print(f"{size}² batch {batch}: backend {name} failed: {row[f'error_{name}']}", flush=True)
         rows.append(row)
-    filters = [(sitk.GetImageFromArray(g[i, 0].numpy()), sitk.GetImageFromArray(-u0[i])) for i in range(count)]
+    filters = [(sitk.GetImageFromArray(g_cpu[i, 0].numpy()), sitk.GetImageFromArray(-u0[i])) for i in range(count)]
 
     def run_sitk():
         for g_i, phi_i in filters:
@@ -145,7 +171,7 @@ def bench(size: int, count: int, batches: tuple[int, ...], num_iter: int, repeat
     if size <= 512:
         few = range(min(count, 4))
         peers["skimage_single"], peers["peak_mb_skimage"] = measure(
-            lambda: [morphological_geodesic_active_contour(g[i, 0].numpy(), skimage_iter, init_level_set=u0[i] > 0,
+            lambda: [morphological_geodesic_active_contour(g_cpu[i, 0].numpy(), skimage_iter, init_level_set=u0[i] > 0,
                                                            smoothing=1, balloon=1) for i in few],
             len(few) * skimage_iter, 1)
     return [{**row, **peers} for row in rows]
@@ -177,14 +203,16 @@ def report(rows: list[dict], ours: list[str]) -> None:
     for r in rows:
         ratios = " ".join(f"{r[f'ours_{b}'] / r['simpleitk_single']:>11.2f}" if f"ours_{b}" in r else f"{'':>11}"
                           for b in ours)
-        sk = f"{r['ours_auto'] / r['skimage_single']:>10.1f}" if "skimage_single" in r else f"{'':>10}"
+        both = "skimage_single" in r and "ours_auto" in r
+        sk = f"{r['ours_auto'] / r['skimage_single']:>10.1f}" if both else f"{'':>10}"
         mem = " ".join(f"{r[f'peak_mb_{b}']:>14.0f}" if f"peak_mb_{b}" in r else f"{'':>14}" for b in ours + ["simpleitk"])
         print(f"{r['size']:>5} {r['batch']:>5} {ratios} {sk} {mem}")
     print("\nper-slice throughput of a batch / of the same slices one at a time")
     for many in (r for r in rows if r["batch"] > 1):
         one = next(r for r in rows if r["size"] == many["size"] and r["batch"] == 1)
         print(f"{many['size']:>5} {many['batch']:>5}  " + "  ".join(
-            f"{b} {many[f'ours_{b}'] / one[f'ours_{b}']:.2f}" for b in ours if f"ours_{b}" in many))
+            f"{b} {many[f'ours_{b}'] / one[f'ours_{b}']:.2f}" for b in ours
+            if f"ours_{b}" in many and f"ours_{b}" in one))
 
 
 def main() -> None:
@@ -192,28 +220,41 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="fewer iterations and repeats, no torch.compile, no 1024² (~30 s on an idle machine)")
     parser.add_argument("--threads", type=int, default=2, help="threads of torch, numba and SimpleITK (default 2)")
+    parser.add_argument("--device", default="cpu", help="where ours runs: cpu (default), cuda, cuda:1 (peers: CPU)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None,
+                        help="these sizes (>= 64) instead of 256 512 1024 (--quick: 256 512); "
+                             "a size not listed there runs 32 slices, alone and as one batch")
+    parser.add_argument("--backends", nargs="+", default=None, choices=list(OURS),
+                        help="only these of ours (default all; --quick drops compiled)")
+    parser.add_argument("--json", type=Path, default=RESULTS,
+                        help="where to write the rows (default benchmarks/results/levelset_speed.json)")
     args = parser.parse_args()
+    device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(args.threads)
     num_iter, repeats, sk_iter = (4, 1, 3) if args.quick else (20, 3, 10)
-    ours = [b for b in OURS if not (args.quick and b == "compiled")]
-    shapes = [s for s in SHAPES if not (args.quick and s[0] > 512)]
+    ours = args.backends or [b for b in OURS if not (args.quick and b == "compiled")]
+    known = {s[0]: s for s in SHAPES}
+    shapes = ([known.get(size, (size, 32, (1, 32))) for size in args.sizes] if args.sizes
+              else [s for s in SHAPES if not (args.quick and s[0] > 512)])
     rows = [row for size, count, batches in shapes
             for row in bench(size, count if not args.quick else 4, batches if not args.quick else (1, 4), num_iter,
-                             repeats, sk_iter, ours)]
+                             repeats, sk_iter, ours, device)]
     machine = _machine()
-    print(f"\nslice-iterations per second on {machine['cpu']}, {args.threads} threads for each "
+    print(f"\nslice-iterations per second on {machine['cpu']} (ours on {device}), {args.threads} threads for each "
           f"(torch {machine['torch']}, SimpleITK {machine['simpleitk']} with {machine['simpleitk_threads']})")
     report(rows, ours)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"quick": args.quick, "threads": args.threads, **machine, "params": PARAMS,
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    if device.type == "cuda":
+        machine["gpu"] = torch.cuda.get_device_name(device)
+    meta = {"quick": args.quick, "threads": args.threads, "device": str(device), **machine, "params": PARAMS,
             "ours": {k: OURS[k] for k in ours},
             "note": ("SimpleITK and scikit-image run one slice at a time (their batch throughput equals single; "
                      "scikit-image on the first 4 slices); batch 1 is every slice alone, one call each; "
                      "auto_clamp clips the level set to [-4, 4] (ITK-SNAP's clamp option); peak_mb is the peak "
                      "resident memory above the start of the measurement")}
-    RESULTS.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    print(f"\nwrote {RESULTS}")
+    args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    print(f"\nwrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ Every (model, size) row runs in a fresh process, so its peak resident memory (an
 CUDA its peak allocated memory) is its own.
 
     python benchmarks/train_speed.py [--models unet lsn lsn-g speed-map-lsn] [--sizes 128 256]
-                                     [--slices 48] [--threads N] [--device auto]
+                                     [--slices 48] [--threads N] [--device auto] [--json PATH]
 
-Prints a table and writes benchmarks/results/train_speed.json.
+Prints a table and writes benchmarks/results/train_speed.json (or ``--json PATH``).
 """
 
 from __future__ import annotations
@@ -110,6 +110,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs of each")
+    parser.add_argument("--json", type=Path, default=RESULTS,
+                        help="where to write the rows (default benchmarks/results/train_speed.json)")
     parser.add_argument("--row", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads:
@@ -133,13 +135,13 @@ def main(argv=None) -> list[dict]:
     for r in rows:
         print(f"{r['model']:14s}  {r['size']:4d}  {r['bare_slices_per_s']:13.2f}  {r['trainer_slices_per_s']:16.2f}"
               f"  {r['ratio']:12.2f}  {r['peak_rss_mib']:12.0f}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(device=str(resolve_device(args.device)), threads=torch.get_num_threads(), torch=torch.__version__,
                 machine=platform.machine(), processor=platform.processor(),
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), batch_size=args.batch_size,
                 repeats=args.repeats, slices=args.slices)
-    RESULTS.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    print(f"\nwrote {RESULTS}")
+    args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    print(f"\nwrote {args.json}")
     return rows
 
 
