@@ -7,6 +7,10 @@ Image Segmentation", Proc. SPIE 11313 (2020), doi:10.1117/12.2548871.
 The public names below are loaded on first use, so ``import lsn_explorer`` stays quick.
 
 ========================  ==========================================================
+``segment``               a CT (array in HU, NIfTI file, DICOM folder) → liver mask, by
+                          a network or the level set from seeds
+``read_ct``               a NIfTI file or DICOM folder → ``(Z, H, W)`` HU slices
+``predict``               a model's logits on ``(N, C, H, W)`` slices, at its own size
 ``load_volumes``          LiTS-style NIfTI (or the bundled phantom) → preprocessed volumes
 ``volume_folds``          the 5-fold split by volume, as the authors
 ``stack_slices``          volumes → contiguous ``(N, 1, H, W)`` tensors
@@ -30,6 +34,9 @@ from ._lazy import lazy_exports
 __version__ = "0.1.0"
 
 _WHERE = {
+    "segment": "segmentation",
+    "read_ct": "segmentation",
+    "predict": "inference",
     "load_volumes": "data",
     "volume_folds": "data",
     "stack_slices": "data",

@@ -6,6 +6,7 @@ Subcommands
 ``data sample``   fetch the real abdominal CT sample once and write it in LiTS layout
 ``data folds``    print the 5-fold split of a data set by volume
 ``models``        list the registered models and which ones ship trained
+``segment``       the liver of a CT (NIfTI or DICOM folder) as a NIfTI mask on its grid: a network or the level set
 ``train``         train a registered model (UNet, LSN, LSN-G...) on one fold
 ``table2``        the 5-fold cross-validation of Table 2 (level set and every network), over seeds
 ``ablate``        where a trained level-set network's Dice comes from: its PDE terms off one at a time
@@ -63,6 +64,55 @@ def _data_folds(args: argparse.Namespace) -> None:
 
     dataids = [case.dataid for case in find_cases(args.data)]
     print_fold_table(volume_folds(dataids, n_folds=args.folds))
+
+
+def _parse_seed(text: str) -> tuple[float, float, float]:
+    parts = text.replace(" ", "").split(",")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        return tuple(float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"--seed {text!r}; expected X,Y,Z voxel indices, e.g. --seed 300,260,10") from None
+
+
+def _segment(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from .segmentation.core import segment_scan
+    from .segmentation.output import check_output_path, write_mask
+    from .segmentation.scan import read_scan
+
+    out = check_output_path(args.out)
+    if out.resolve() == args.input.expanduser().resolve():
+        raise InputError(f"--out {out} is the input itself; expected a new file for the mask")
+    seeds = [_parse_seed(text) for text in args.seed] if args.seed else None
+    scan = read_scan(args.input, series=args.series)
+    mask = segment_scan(scan, args.method, seeds=seeds, device=args.device, progress=not args.quiet)
+    write_mask(out, mask, scan)
+    litres = int(mask.sum()) * abs(float(np.linalg.det(scan.affine[:3, :3]))) / 1e6
+    print(f"wrote {out} ({int(mask.sum())} voxels, {litres:.2f} L)")
+
+
+def _add_segment(commands) -> None:
+    segment = commands.add_parser(
+        "segment", help="segment the liver of a CT (NIfTI file or DICOM folder) into a NIfTI mask on its grid",
+        description="Segment the liver of a CT and write a uint8 NIfTI mask with the input's affine and header, "
+                    "which ITK-SNAP and 3D Slicer overlay on the scan.")
+    segment.add_argument("input", type=Path, help="a .nii/.nii.gz file or a folder of DICOM slices, in HU")
+    segment.add_argument("--method", default="unet",
+                         help="unet (default), another bundled model (speed-map-lsn...), a checkpoint .pt, "
+                              "or levelset (the classical level set, needs --seed)")
+    segment.add_argument("--out", type=Path, required=True, help="the mask to write, .nii or .nii.gz")
+    segment.add_argument("--seed", action="append", default=None, metavar="X,Y,Z",
+                         help="a point inside the liver for --method levelset, as 0-based voxel indices in the "
+                              "file's array order (nibabel's, 3D Slicer's IJK; DICOM: column,row,slice from the "
+                              "feet); repeat it for more seeds")
+    segment.add_argument("--series", default=None, metavar="UID",
+                         help="the SeriesInstanceUID to read from a DICOM folder with several series")
+    segment.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    segment.add_argument("--quiet", action="store_true", help="no progress bar")
+    segment.set_defaults(handler=_segment)
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -208,8 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     folds.add_argument("--folds", type=int, default=5)
     folds.set_defaults(handler=_data_folds)
 
-    models = commands.add_parser("models", help="list the registered models")
-    models.set_defaults(handler=_models)
+    commands.add_parser("models", help="list the registered models").set_defaults(handler=_models)
 
     train = commands.add_parser("train", help="train a registered model on one fold")
     train.add_argument("model", help="a registered model name: unet, lsn, lsn-g... (see `lsn-explorer models`)")
@@ -257,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     kernels.add_argument("--no-png", action="store_true", help="write the CSV and HTML files but no PNGs (the slow part)")
     kernels.set_defaults(handler=_kernels)
 
+    _add_segment(commands)
     _add_course(commands)
     return parser
 

@@ -111,7 +111,15 @@ def volume_dice(pred, target, dataids) -> dict[int, float]:
     -------
     dict[int, float]
         ``{dataid: Dice}`` in increasing dataid order.
+
+    Raises
+    ------
+    InputError
+        ``target`` is None (slices loaded without a label), or the shapes disagree.
     """
+    if target is None:
+        raise InputError("target is None: the slices were loaded without a label (segmentation-N.nii[.gz]); "
+                         "a Dice needs the label")
     pred = _numpy(pred).astype(bool)
     target = _numpy(target) > 0.5
     ids = _numpy(dataids).reshape(-1)

@@ -1,4 +1,4 @@
-"""Bad LiTS input: each mistake gives an error naming the file and what was expected."""
+"""Bad LiTS input: each mistake gives an error naming the file and what was expected; a missing label is none."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 from _lits_files import case_arrays, write_case, write_nifti
-from lsn_explorer.data import PreprocessSettings, find_cases, load_volumes
+from lsn_explorer.data import PreprocessSettings, find_cases, load_volumes, stack_slices
 from lsn_explorer.data import cache as cache_module
-from lsn_explorer.errors import DataFileError, MissingDataError
+from lsn_explorer.errors import DataFileError, InputError, MissingDataError
+from lsn_explorer.inference import evaluate
+from lsn_explorer.metrics import mean_volume_dice
+from lsn_explorer.models import UNet
 
 SETTINGS = PreprocessSettings(size=16)
 
@@ -36,12 +39,36 @@ def test_folder_without_matching_files(tmp_path):
         find_cases(data)
 
 
-def test_volume_without_segmentation(tmp_path):
+def test_a_volume_without_segmentation_loads_and_only_a_dice_asks_for_its_label(tmp_path):
     write_case(tmp_path, 0)
     image, _ = case_arrays()
     write_nifti(tmp_path / "volume-3.nii.gz", image)
-    with pytest.raises(MissingDataError, match=r"volume-3\.nii\.gz has no segmentation; expected segmentation-3\.nii"):
-        load_volumes(tmp_path)
+    for attempt in ("first", "cached"):
+        labelled, unlabelled = load_volumes(tmp_path, settings=SETTINGS)
+        assert unlabelled.dataid == 3 and unlabelled.mask is None and unlabelled.label_path is None, attempt
+        assert unlabelled.num_slices == image.shape[2], "every slice: there is no liver extent to select"
+        assert labelled.mask is not None and labelled.num_slices == 4
+    stack = stack_slices([unlabelled])
+    assert stack.masks is None and stack.images.shape == (6, 1, 16, 16)
+    assert stack.select([0, 1]).masks is None
+    with pytest.raises(InputError, match=r"data has no masks: a volume was loaded without its label"):
+        evaluate(UNet(), stack)
+    with pytest.raises(InputError, match=r"target is None: the slices were loaded without a label"):
+        mean_volume_dice(stack.images > 0, stack)
+    assert stack_slices([labelled]).masks.shape == (4, 1, 16, 16)
+
+
+def test_a_csv_may_leave_the_label_out(tmp_path):
+    vol, seg = write_case(tmp_path / "data", 0)
+    image, _ = case_arrays(seed=1)
+    other = write_nifti(tmp_path / "data" / "ct-1.nii.gz", image)
+    table = tmp_path / "cases.csv"
+    table.write_text(f"dataid,image,label\n0,data/{vol.name},data/{seg.name}\n1,{other},\n")
+    assert [c.label_path for c in find_cases(table)] == [seg.resolve(), None]
+    only_images = tmp_path / "images.csv"
+    only_images.write_text(f"dataid,image\n1,{other}\n")
+    (volume,) = load_volumes(only_images, settings=SETTINGS)
+    assert volume.mask is None and volume.image.shape == (6, 16, 16)
 
 
 def test_shape_mismatch_names_both_files_and_shapes(tmp_path):

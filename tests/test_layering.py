@@ -9,9 +9,10 @@ layer or above):
 3. ``data``, ``augment``: volumes, slices, folds
 4. ``inference``, ``models``: networks and how they answer
 5. ``train``, ``kernels``: fitting networks, analysing their kernels
-6. ``experiments``, ``exercises``, ``course``: Table 2, ablations, course exercises, course release and grading
-7. ``apps``: the widgets behind the Voila apps
-8. ``cli``: the command line
+6. ``segmentation``: a user's scan to a mask (``segment``), the tuned level-set settings
+7. ``experiments``, ``exercises``, ``course``: Table 2, ablations, course exercises, course release and grading
+8. ``apps``: the widgets behind the Voila apps
+9. ``cli``: the command line
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ LAYERS = [
     {"data", "augment"},
     {"inference", "models"},
     {"train", "kernels"},
+    {"segmentation"},
     {"experiments", "exercises", "course"},
     {"apps"},
     {"cli"},

@@ -76,7 +76,7 @@ def test_console_script_help_lists_the_subcommands():
         assert command in result.stdout
 
 
-SUBPACKAGES = ("apps", "data", "experiments", "kernels", "levelset", "models", "train", "viz")
+SUBPACKAGES = ("apps", "data", "experiments", "kernels", "levelset", "models", "segmentation", "train", "viz")
 
 
 def test_public_names_resolve_to_documented_objects():

@@ -149,3 +149,21 @@ def test_the_real_sample_from_the_package_registry():
     hu = np.asanyarray(volume.dataobj)
     assert hu.min() == -1024 and hu.max() == 1839
     assert int(np.asanyarray(label.dataobj).sum()) == pytest.approx(366_708, rel=0.01)
+
+
+def test_the_real_sample_loads_without_its_label(tmp_path):
+    import shutil
+
+    from lsn_explorer.data import stack_slices
+    from lsn_explorer.errors import InputError
+    from lsn_explorer.inference import evaluate, predict
+    from lsn_explorer.models import bundled_model
+
+    shutil.copy(S.fetch_sample() / "volume-0.nii.gz", tmp_path / "volume-0.nii.gz")
+    (volume,) = load_volumes(tmp_path, settings=PreprocessSettings(size=128))
+    assert volume.mask is None and volume.image.shape == (20, 128, 128)
+    stack = stack_slices([volume])
+    unet = bundled_model("unet")
+    assert predict(unet, stack.images).shape == (20, 1, 128, 128)
+    with pytest.raises(InputError, match="data has no masks"):
+        evaluate(unet, stack)

@@ -8,6 +8,7 @@ import torch
 from lsn_explorer.errors import InputError
 from lsn_explorer.levelset.backends import BACKENDS, StepProblem, choose_backend, chunk_size
 from lsn_explorer.levelset.band import BandStep
+from lsn_explorer.levelset.edges import edge_function
 from lsn_explorer.levelset.initial import authors_disc, bubbles, random_uniform, signed_distance
 from lsn_explorer.levelset.solver import evolve, reinitialise, store_evolution_in
 from lsn_explorer.levelset.operators import central_gradient
@@ -98,6 +99,19 @@ def test_callback_and_store_evolution_in():
     assert len(frames) == 5 and frames[-1].device.type == "cpu"
     torch.testing.assert_close(frames[-1], out.cpu())
     assert not torch.equal(frames[0], frames[-1])
+
+
+def test_evolve_takes_one_image_as_bubbles_and_edge_function_do():
+    image = torch.zeros(32, 32)
+    image[8:24, 8:24] = 1.0
+    u0 = bubbles((32, 32), [(16, 16)], radius=3.0)
+    seen = []
+    u = evolve(u0, edge_function(image), num_iter=30, alpha=1.0, iter_callback=lambda v: seen.append(v.shape))
+    batched = evolve(u0[None, None], edge_function(image[None, None]), num_iter=30, alpha=1.0)
+    assert u.shape == (32, 32) and seen[-1] == (32, 32)
+    torch.testing.assert_close(u, batched[0, 0])
+    info = evolve(u0, edge_function(image), num_iter=5, return_info=True)
+    assert info.u.shape == (32, 32)
 
 
 def test_step_is_differentiable_in_weights_and_kernels():

@@ -3,8 +3,9 @@
 Each preprocessed volume is one uncompressed ``.npz`` in
 ``cache_dir()/preprocessed/``. Its name is the SHA-256 of the cache format
 version, the case's dataid, the resolved paths, sizes and modification times of
-its two files, and the preprocessing settings: editing or replacing a source
-file, or changing a setting, gives a new key, so a stale entry is never read.
+its two files (of its image alone for a volume without a label), and the
+preprocessing settings: editing or replacing a source file, or changing a
+setting, gives a new key, so a stale entry is never read.
 Entries are written with :func:`lsn_explorer._files.atomic_path`, so a failed
 or interrupted write leaves no partial entry under the final name.
 """
@@ -57,7 +58,7 @@ def cache_key(case: Case, settings: PreprocessSettings) -> str:
         "version": CACHE_VERSION,
         "dataid": int(case.dataid),
         "image": _file_fingerprint(case.image_path),
-        "label": _file_fingerprint(case.label_path),
+        "label": None if case.label_path is None else _file_fingerprint(case.label_path),
         "settings": settings.to_dict(),
     }
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
@@ -100,11 +101,11 @@ def read_cached(path: Path, case: Case) -> tuple[bool, Volume | None]:
     volume = Volume(
         dataid=int(case.dataid),
         image=arrays["image"],
-        mask=arrays["mask"],
+        mask=None if case.label_path is None else arrays["mask"],
         spacing=tuple(float(s) for s in arrays["spacing"]),
         slice_index=arrays["slice_index"],
         image_path=str(case.image_path),
-        label_path=str(case.label_path),
+        label_path=None if case.label_path is None else str(case.label_path),
     )
     return True, volume
 
@@ -129,7 +130,7 @@ def write_cached(path: Path, volume: Volume | None) -> None:
     else:
         arrays = {
             "image": volume.image,
-            "mask": volume.mask,
+            "mask": np.zeros((0, 0, 0), np.uint8) if volume.mask is None else volume.mask,
             "spacing": np.asarray(volume.spacing, dtype=np.float64),
             "slice_index": volume.slice_index,
             "no_liver": np.array(False),

@@ -2,16 +2,19 @@
 
 A *source* is one of
 
-- a folder holding ``volume-N.nii[.gz]`` and ``segmentation-N.nii[.gz]``, either
-  flat or in the LiTS sub-folders ``TrainingBatch1/`` and ``TrainingBatch2/``;
+- a folder holding ``volume-N.nii[.gz]`` and, where a label exists,
+  ``segmentation-N.nii[.gz]``, either flat or in the LiTS sub-folders
+  ``TrainingBatch1/`` and ``TrainingBatch2/``;
 - a CSV file with the header ``dataid,image,label`` (the authors'
-  ``trainingdata.csv``); paths are relative to the CSV's folder or absolute;
+  ``trainingdata.csv``; the ``label`` column, or a cell of it, may be left out);
+  paths are relative to the CSV's folder or absolute;
 - the string ``"phantom"``: the default phantom data set, generated on first use;
 - the string ``"sample"``: one real abdominal CT, fetched once from the package
   registry (see :mod:`lsn_explorer.data.sample`).
 
-Nothing here reads voxel data; :func:`lsn_explorer.data.loading.load_volumes`
-does that.
+A volume without a label is a case whose ``label_path`` is None: it loads everywhere
+a label is not needed, and only a Dice or a loss asks for one. Nothing here reads
+voxel data; :func:`lsn_explorer.data.loading.load_volumes` does that.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ LITS_SUBFOLDERS = ("TrainingBatch1", "TrainingBatch2")
 _VOLUME = re.compile(r"^volume-(\d+)\.nii(\.gz)?$")
 _SEGMENTATION = re.compile(r"^segmentation-(\d+)\.nii(\.gz)?$")
 _CSV_COLUMNS = ("dataid", "image", "label")
+_CSV_REQUIRED = ("dataid", "image")
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,15 @@ class Case:
     ----------
     dataid : int
         The case number (``N`` in ``volume-N.nii``, or the CSV's ``dataid``).
-    image_path, label_path : Path
-        Absolute paths of the CT volume and of its segmentation.
+    image_path : Path
+        Absolute path of the CT volume.
+    label_path : Path or None
+        Absolute path of its segmentation; None for a volume without a label.
     """
 
     dataid: int
     image_path: Path
-    label_path: Path
+    label_path: Path | None
 
 
 def named_source(source: str | os.PathLike) -> str | os.PathLike:
@@ -80,16 +86,17 @@ def find_cases(source: str | os.PathLike) -> list[Case]:
     Returns
     -------
     list of Case
-        One entry per volume, sorted by ``dataid``.
+        One entry per volume, sorted by ``dataid``; ``label_path`` is None for a
+        volume without a segmentation.
 
     Raises
     ------
     MissingDataError
-        If the folder or CSV does not exist, holds no ``volume-N.nii[.gz]``, a
-        volume has no segmentation, or a CSV row names a file that does not exist.
+        If the folder or CSV does not exist, holds no ``volume-N.nii[.gz]``, or a
+        CSV row names a file that does not exist.
     DataFileError
-        If a CSV lacks the expected columns or repeats a ``dataid``, or a folder
-        holds two files for the same volume number.
+        If a CSV lacks the ``dataid`` or ``image`` column or repeats a ``dataid``, or
+        a folder holds two files for the same volume number.
 
     Examples
     --------
@@ -141,14 +148,7 @@ def _cases_from_folder(folder: Path) -> list[Case]:
             f"no volume-N.nii or volume-N.nii.gz files found in {searched}; expected the LiTS layout "
             f"(flat, or in {' / '.join(LITS_SUBFOLDERS)})"
         )
-    cases = []
-    for number, image_path in sorted(volumes.items()):
-        if number not in labels:
-            raise MissingDataError(
-                f"{image_path} has no segmentation; expected segmentation-{number}.nii or "
-                f"segmentation-{number}.nii.gz beside it"
-            )
-        cases.append(Case(number, image_path, labels[number]))
+    cases = [Case(number, image_path, labels.get(number)) for number, image_path in sorted(volumes.items())]
     orphans = sorted(set(labels) - set(volumes))
     if orphans:
         warnings.warn(
@@ -164,8 +164,9 @@ def _cases_from_csv(csv_path: Path) -> list[Case]:
     with open(csv_path, newline="") as handle:
         reader = csv.DictReader(handle)
         columns = [c.strip() for c in (reader.fieldnames or [])]
-        if not set(_CSV_COLUMNS) <= set(columns):
-            raise DataFileError(f"{csv_path} has columns {columns}; expected a header with {list(_CSV_COLUMNS)}")
+        if not set(_CSV_REQUIRED) <= set(columns):
+            raise DataFileError(f"{csv_path} has columns {columns}; expected a header with {list(_CSV_COLUMNS)} "
+                                "(label optional)")
         rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
     cases: dict[int, Case] = {}
     for line, row in enumerate(rows, start=2):
@@ -175,17 +176,21 @@ def _cases_from_csv(csv_path: Path) -> list[Case]:
             raise DataFileError(f"{csv_path}, line {line}: dataid={row['dataid']!r}; expected an integer") from None
         if dataid in cases:
             raise DataFileError(f"{csv_path}, line {line}: dataid {dataid} appears twice; expected unique ids")
-        files = []
-        for column in ("image", "label"):
-            file = Path(row[column]).expanduser()
-            file = file if file.is_absolute() else csv_path.parent / file
-            if not row[column] or not file.is_file():
-                raise MissingDataError(
-                    f"{csv_path}, line {line}: {column} file {str(file)!r} does not exist; expected an existing "
-                    "NIfTI file (path absolute or relative to the CSV's folder)"
-                )
-            files.append(file.resolve())
-        cases[dataid] = Case(dataid, files[0], files[1])
+        image = _csv_file(csv_path, line, "image", row["image"])
+        label = _csv_file(csv_path, line, "label", row["label"]) if row.get("label") else None
+        cases[dataid] = Case(dataid, image, label)
     if not cases:
         raise MissingDataError(f"{csv_path} lists no cases; expected rows dataid,image,label")
     return [cases[k] for k in sorted(cases)]
+
+
+def _csv_file(csv_path: Path, line: int, column: str, cell: str) -> Path:
+    """The existing file a CSV cell names (absolute, or relative to the CSV's folder)."""
+    file = Path(cell).expanduser()
+    file = file if file.is_absolute() else csv_path.parent / file
+    if not cell or not file.is_file():
+        raise MissingDataError(
+            f"{csv_path}, line {line}: {column} file {str(file)!r} does not exist; expected an existing "
+            "NIfTI file (path absolute or relative to the CSV's folder)"
+        )
+    return file.resolve()

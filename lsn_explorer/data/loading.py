@@ -102,7 +102,10 @@ def load_volumes(
     Returns
     -------
     list of Volume
-        Sorted by dataid. Volumes without liver are left out with a warning.
+        Sorted by dataid. Volumes whose label holds no liver are left out with a
+        warning. A volume without a label file loads with ``mask=None`` and all
+        its slices (there is no liver extent to select); only a Dice or a loss
+        needs the label.
 
     Raises
     ------
@@ -164,41 +167,49 @@ def _warn_no_liver(case: Case) -> None:
 
 
 def _preprocess_case(case: Case, settings: PreprocessSettings) -> Volume | None:
-    """Read, check and preprocess one case; None if it has no liver."""
+    """Read, check and preprocess one case; None if its label holds no liver."""
     image, image_affine = _read_nifti(case.image_path)
-    label, label_affine = _read_nifti(case.label_path)
-    if image.shape != label.shape:
-        raise DataFileError(
-            f"{case.image_path.name} has shape {image.shape} but {case.label_path.name} has shape "
-            f"{label.shape}; expected the same shape ({case.image_path.parent})"
-        )
     _check_image_values(image, case.image_path)
-    label = _check_label_values(label, case.label_path)
+    label, label_affine = _read_label(case, image.shape)
     file_index = pp.file_slice_index(image_affine, image.shape)
     image, label, affine = pp.to_canonical(image, label, image_affine, label_affine, name=str(case.label_path))
     size_x, size_y, size_z = pp.voxel_sizes(affine)
-    image, label = pp.to_display_axes(image), pp.to_display_axes(label)
-    extent = pp.liver_slices(label)
-    if extent.size == 0:
-        return None
-    if settings.slices == "liver":
-        index = file_index[extent]
-        image, label = image[extent[0] : extent[-1] + 1], label[extent[0] : extent[-1] + 1]
-    else:
-        index = file_index
+    image = pp.to_display_axes(image)
+    index, mask = file_index, None
+    if label is not None:
+        label = pp.to_display_axes(label)
+        extent = pp.liver_slices(label)
+        if extent.size == 0:
+            return None
+        if settings.slices == "liver":
+            index = file_index[extent]
+            image, label = image[extent[0] : extent[-1] + 1], label[extent[0] : extent[-1] + 1]
+        mask = np.ascontiguousarray(pp.select_target(pp.resize_label(label, settings.size), settings.target))
     height, width = image.shape[1:]
     image = pp.window_hu(pp.resize_image(image, settings.size), settings.window)
-    mask = pp.select_target(pp.resize_label(label, settings.size), settings.target)
     spacing = (size_z, size_y * height / settings.size, size_x * width / settings.size)
     return Volume(
         dataid=int(case.dataid),
         image=np.ascontiguousarray(image),
-        mask=np.ascontiguousarray(mask),
+        mask=mask,
         spacing=tuple(float(s) for s in spacing),
         slice_index=index,
         image_path=str(case.image_path),
-        label_path=str(case.label_path),
+        label_path=None if case.label_path is None else str(case.label_path),
     )
+
+
+def _read_label(case: Case, shape: tuple) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The checked uint8 label of a case and its affine; ``(None, None)`` for a case without a label."""
+    if case.label_path is None:
+        return None, None
+    label, label_affine = _read_nifti(case.label_path)
+    if label.shape != shape:
+        raise DataFileError(
+            f"{case.image_path.name} has shape {shape} but {case.label_path.name} has shape "
+            f"{label.shape}; expected the same shape ({case.image_path.parent})"
+        )
+    return _check_label_values(label, case.label_path), label_affine
 
 
 def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray]:

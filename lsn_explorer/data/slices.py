@@ -21,8 +21,9 @@ class SliceStack:
     Attributes
     ----------
     images : (N, 1, H, W) float32 Tensor
-    masks : (N, 1, H, W) float32 Tensor
-        In {0, 1}.
+    masks : (N, 1, H, W) float32 Tensor or None
+        In {0, 1}; None when a volume was loaded without a label (a Dice or a
+        loss then refuses the stack).
     dataids : (N,) int64 Tensor
         The volume of each slice.
     slice_index : (N,) int64 Tensor
@@ -30,7 +31,7 @@ class SliceStack:
     """
 
     images: torch.Tensor
-    masks: torch.Tensor
+    masks: torch.Tensor | None
     dataids: torch.Tensor
     slice_index: torch.Tensor
 
@@ -43,7 +44,7 @@ class SliceStack:
         index = index.to(self.images.device)
         return SliceStack(
             images=self.images[index].contiguous(),
-            masks=self.masks[index].contiguous(),
+            masks=None if self.masks is None else self.masks[index].contiguous(),
             dataids=self.dataids[index].contiguous(),
             slice_index=self.slice_index[index].contiguous(),
         )
@@ -68,7 +69,8 @@ class SliceStack:
 
     def to(self, device) -> "SliceStack":
         """A copy of the stack on ``device``."""
-        return SliceStack(*(t.to(device) for t in (self.images, self.masks, self.dataids, self.slice_index)))
+        return SliceStack(*(None if t is None else t.to(device)
+                            for t in (self.images, self.masks, self.dataids, self.slice_index)))
 
 
 def stack_slices(volumes: Sequence[Volume]) -> SliceStack:
@@ -83,7 +85,8 @@ def stack_slices(volumes: Sequence[Volume]) -> SliceStack:
     -------
     SliceStack
         Slices in the order of ``volumes``, then of their slices. On the CPU;
-        move it with :meth:`SliceStack.to`.
+        move it with :meth:`SliceStack.to`. ``masks`` is None when any volume
+        has no label.
 
     Raises
     ------
@@ -97,12 +100,13 @@ def stack_slices(volumes: Sequence[Volume]) -> SliceStack:
     if len(sizes) != 1:
         raise InputError(f"volumes have in-plane sizes {sorted(sizes)}; expected one size (set PreprocessSettings.size)")
     images = np.concatenate([v.image for v in volumes]).astype(np.float32, copy=False)
-    masks = np.concatenate([v.mask for v in volumes]).astype(np.float32)
+    labelled = all(v.mask is not None for v in volumes)
+    masks = np.concatenate([v.mask for v in volumes]).astype(np.float32) if labelled else None
     dataids = np.concatenate([np.full(v.num_slices, v.dataid, dtype=np.int64) for v in volumes])
     slice_index = np.concatenate([np.asarray(v.slice_index, dtype=np.int64) for v in volumes])
     return SliceStack(
         images=torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1),
-        masks=torch.from_numpy(np.ascontiguousarray(masks)).unsqueeze(1),
+        masks=torch.from_numpy(np.ascontiguousarray(masks)).unsqueeze(1) if labelled else None,
         dataids=torch.from_numpy(dataids),
         slice_index=torch.from_numpy(slice_index),
     )
@@ -151,8 +155,8 @@ def as_slice_data(data, name: str) -> SliceData | None:
     Raises
     ------
     InputError
-        Shapes that are not ``(N, C, H, W)`` and ``(N, 1, H, W)`` of the same N, H, W, or no slices;
-        the message starts with ``name``.
+        Shapes that are not ``(N, C, H, W)`` and ``(N, 1, H, W)`` of the same N, H, W, no slices, or
+        no masks (slices of a volume loaded without its label); the message starts with ``name``.
     """
     if data is None:
         return None
@@ -161,6 +165,9 @@ def as_slice_data(data, name: str) -> SliceData | None:
         dataids = rest[0] if rest else None
     else:
         images, masks, dataids = data.images, data.masks, getattr(data, "dataids", None)
+    if masks is None:
+        raise InputError(f"{name} has no masks: a volume was loaded without its label (segmentation-N.nii[.gz]); "
+                         "a Dice or a loss needs the label")
     images, masks = torch.as_tensor(images), torch.as_tensor(masks)
     same_slices = images.shape[:1] + images.shape[2:] == masks.shape[:1] + masks.shape[2:]
     if images.ndim != 4 or masks.ndim != 4 or masks.shape[1] != 1 or not same_slices:

@@ -26,7 +26,8 @@ class PreprocessSettings:
         ``"tumour"``: label == 2.
     slices : {"liver", "all"}
         ``"liver"`` keeps the slices inside the z-extent of the liver label
-        (as the authors train); ``"all"`` keeps every slice.
+        (as the authors train); ``"all"`` keeps every slice. A volume without
+        a label keeps every slice either way.
     """
 
     window: tuple[float, float] | None = (-100.0, 400.0)
@@ -50,23 +51,25 @@ class Volume:
     image : (Z, H, W) float32 ndarray
         Windowed to [-1, 1] (or raw HU); row = y pointing down (anterior to
         posterior after canonical reorientation), column = x.
-    mask : (Z, H, W) uint8 ndarray
-        The target in {0, 1}.
+    mask : (Z, H, W) uint8 ndarray or None
+        The target in {0, 1}; None for a volume loaded without a label.
     spacing : (float, float, float)
         Voxel size in mm as (z, y, x), after the in-plane resize.
     slice_index : (Z,) int ndarray
         Index of each kept slice in the original volume.
-    image_path, label_path : str
-        The files the volume was read from.
+    image_path : str
+        The file the image was read from.
+    label_path : str or None
+        The file the label was read from; None without a label.
     """
 
     dataid: int
     image: np.ndarray
-    mask: np.ndarray
+    mask: np.ndarray | None
     spacing: tuple[float, float, float]
     slice_index: np.ndarray
     image_path: str
-    label_path: str
+    label_path: str | None
 
     @property
     def num_slices(self) -> int:

@@ -12,13 +12,13 @@ by two documented rules:
   nothing.
 * **Parameters** (α, β, γ, edge κ and λ, iterations) are chosen by a seeded random search
   with a fixed budget of ``trials`` settings on at most ``max_slices`` training slices,
-  starting from ITK-SNAP's edge-mode defaults (α = 1, β = 0.2, γ = 2, κ = 0.04, λ = 3).
-  The best mean slice Dice wins. Test volumes are never looked at.
+  starting from the library's tuned settings
+  (:data:`~lsn_explorer.segmentation.settings.TUNED_LEVELSET`: ITK-SNAP's edge-mode
+  defaults α = 1, β = 0.2, γ = 2, κ = 0.04, λ = 3). The best mean slice Dice wins. Test
+  volumes are never looked at.
 """
 
 from __future__ import annotations
-
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -28,41 +28,9 @@ from ..levelset.edges import edge_function
 from ..levelset.initial import bubble_level_set
 from ..levelset.solver import evolve
 from ..metrics import mask_dice
+from ..segmentation.settings import LevelSetParams
 
 __all__ = ["LevelSetParams", "SEARCH_SPACE", "SEARCH_SLICES", "segment_slices", "tune_levelset"]
-
-
-@dataclass(frozen=True)
-class LevelSetParams:
-    """Settings of the classical solver (names as Eq. 1 and ITK-SNAP).
-
-    Attributes
-    ----------
-    alpha, beta, gamma : float
-        Propagation, curvature and advection weights.
-    kappa, lam : float
-        ITK-SNAP edge remapping steepness and exponent (σ = 1 px blur).
-    num_iter : int
-        Maximum iterations; the run stops earlier when the RMS change of the front
-        falls below ``max_rms_change`` (ITK's MaximumRMSError).
-    grid : int or None
-        The in-plane size the settings are for: the blur, the speeds and the number
-        of iterations are in its pixels. Slices of another size are resampled to it
-        and the segmentation back, so the same settings segment a slice alike at any
-        size. None: run at the slices' own size. Default 128.
-    """
-
-    alpha: float = 1.0
-    beta: float = 0.2
-    gamma: float = 2.0
-    kappa: float = 0.04
-    lam: float = 3.0
-    num_iter: int = 200
-    grid: int | None = 128
-
-    def to_dict(self) -> dict:
-        """The settings as a plain dict."""
-        return asdict(self)
 
 
 #: Slices that score each setting of the search (drawn evenly from the training slices).

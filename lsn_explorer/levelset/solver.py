@@ -74,8 +74,13 @@ def evolve(
 
     Parameters
     ----------
-    u0 : (N, 1, H, W) Tensor
+    u0 : (N, 1, H, W) or (H, W) Tensor
         Initial level set, positive inside (see :mod:`~lsn_explorer.levelset.initial`).
+        One ``(H, W)`` image is evolved as a batch of one, with its maps (``g``,
+        ``grad_g``, speeds) given as ``(H, W)`` or ``(1, 1, H, W)``, and the result
+        (and what ``iter_callback`` sees) is ``(H, W)`` too, as
+        :func:`~lsn_explorer.levelset.initial.bubbles` and
+        :func:`~lsn_explorer.levelset.edges.edge_function` take and give.
     g : (N, 1, H, W) or (1, 1, H, W) Tensor, (N,) Tensor or float
         Edge function (see :func:`~lsn_explorer.levelset.edges.edge_function`).
     num_iter : int
@@ -136,8 +141,8 @@ def evolve(
 
     Returns
     -------
-    u : (N, 1, H, W) Tensor or EvolveResult
-        Same dtype and device as ``u0``. The segmentation is ``u > 0``.
+    u : (N, 1, H, W) or (H, W) Tensor, or EvolveResult
+        Same shape, dtype and device as ``u0``. The segmentation is ``u > 0``.
 
     Raises
     ------
@@ -161,7 +166,22 @@ def evolve(
     >>> u = evolve(u0, torch.ones_like(u0), num_iter=20, alpha=1.0, beta=0.0)
     >>> bool((u > 0).sum() > (u0 > 0).sum())
     True
+    >>> from lsn_explorer.levelset.edges import edge_function
+    >>> g = edge_function(torch.zeros(32, 32))
+    >>> evolve(bubbles((32, 32), [(16, 16)]), g, num_iter=5).shape
+    torch.Size([32, 32])
     """
+    if isinstance(u0, torch.Tensor) and u0.ndim == 2:
+        batched = {name: _one_image(value) for name, value in
+                   (("g", g), ("alpha", alpha), ("beta", beta), ("gamma", gamma), ("dt", dt))}
+        watch = None if iter_callback is None else (lambda u: iter_callback(u[0, 0]))
+        out = evolve(
+            u0[None, None], batched.pop("g"), num_iter=num_iter, **batched, iter_callback=watch,
+            max_rms_change=max_rms_change, reinit_every=reinit_every, curvature_kernels=curvature_kernels,
+            grad_g=None if grad_g is None else tuple(_one_image(t) for t in grad_g), scheme=scheme, cfl=cfl,
+            return_info=return_info, backend=backend, clamp=clamp, tile=tile,
+        )
+        return replace(out, u=out.u[0, 0]) if return_info else out[0, 0]
     _check_step_inputs(u0, g, scheme)
     if int(num_iter) != num_iter or num_iter < 0:
         raise InputError(f"num_iter={num_iter}; expected a non-negative integer")
@@ -184,6 +204,11 @@ def evolve(
     if not return_info:
         return u
     return EvolveResult(u=u, num_iter_run=steps, rms_change=rms, dt=dts, converged=~active)
+
+
+def _one_image(value):
+    """An ``(H, W)`` map as ``(1, 1, H, W)``; anything else unchanged."""
+    return value[None, None] if isinstance(value, torch.Tensor) and value.ndim == 2 else value
 
 
 def _evolve_rows(backend, problem: StepProblem, first: int, total: int, cfl: float, **loop):
