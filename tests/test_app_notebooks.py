@@ -86,3 +86,33 @@ def test_the_slice_browser_shows_a_slice_with_liver():
 def test_every_app_notebook_is_tested():
     tested = {"kernel_explorer.ipynb", "levelset_playground.ipynb", "slice_browser.ipynb"}
     assert {p.name for p in APPS} == tested
+
+
+# the controls and panels each app's Legend must explain, by the names the app shows
+LEGEND_NAMES = {
+    "kernel_explorer.ipynb": ["Model", "Load file", "Upload", "Layer", "**k**", "View", "global PCA", "per-layer PCA", "UMAP",
+                              "cluster canonical forms", "Stencils shown", "Red squares", "black diamonds", "Scatter",
+                              "silhouette", "Kernel heatmap", "CT slice", "kernel response", "Cluster centres", "Bars"],
+    "levelset_playground.ipynb": ["Data", "Volume", "Slice", "Show", "edge function g", "Speeds", "Scheme", "α balloon",
+                                  "β curvature", "γ advection", "dt", "unsafe dt", "σ blur", "κ steepness", "λ exponent",
+                                  "iterations", "bubble radius", "Run", "Clear bubbles", "max|u| per frame", "Play",
+                                  "Step", "Rewind", "frame"],
+    "slice_browser.ipynb": ["Data", "Volume", "Slice", "Status line", "Image"],
+}
+
+
+@pytest.mark.parametrize("path", APPS, ids=lambda p: p.name)
+def test_every_app_notebook_states_goals_a_legend_and_three_tasks_with_folded_answers(path):
+    notebook = nbformat.read(path, as_version=4)
+    markdown = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+    text = "\n\n".join(markdown)
+    assert re.search(r"^# \S", markdown[0], re.M) and re.search(r"^## Goals\n\n\S", text, re.M), "a title and the goals first"
+    tasks = re.findall(r"^### Task (\d): [^\n]+\n\n(.+?)\n\n<details><summary>Answer</summary>\n\n(.+?)\n\n</details>", text,
+                       re.M | re.S)
+    assert [n for n, _, _ in tasks] == ["1", "2", "3"] and text.count("<details>") == text.count("</details>") == 3
+    assert all(len(question) > 80 and len(answer) > 150 for _, question, answer in tasks)
+    legend = next(source for source in markdown if source.startswith("## Legend"))
+    missing = [name for name in LEGEND_NAMES[path.name] if name not in legend]
+    assert not missing, f"{path.name}: the legend does not explain {missing}"
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert len(code) == 2 and code[0].startswith("from lsn_explorer.apps import "), "the app stays two code cells"

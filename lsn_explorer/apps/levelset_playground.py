@@ -1,9 +1,9 @@
 """The level-set playground: place bubbles on a CT slice, evolve Eq. 1, scrub the evolution, read the Dice.
 
 The computation is a few pure functions on arrays (:mod:`.playground_compute`:
-:func:`bubbles_from_clicks`, :func:`time_step_status`, :func:`network_speeds`,
-:func:`run_evolution`) and one figure (:mod:`.playground_figures`), testable without a
-browser; :class:`LevelSetPlayground`, here, owns the widgets and only wires them to
+:func:`bubbles_from_clicks`, :func:`time_step_status`, :func:`unstable_warning`,
+:func:`network_speeds`, :func:`run_evolution`) and two figures (:mod:`.playground_figures`),
+testable without a browser; :class:`LevelSetPlayground`, here, owns the widgets and only wires them to
 those functions (whose names are importable from here too).
 
 Two sources of speeds: Eq. 1's weights set by hand with ITK-SNAP's edge function, or
@@ -11,6 +11,11 @@ Two sources of speeds: Eq. 1's weights set by hand with ITK-SNAP's edge function
 LSN predicts for the slice, under which the user's bubbles evolve. Every recorded frame's zero contour is
 computed once after a run, so playing or scrubbing only replaces the
 coordinates of one line trace.
+
+Three switches show why the solver is written the way it is: the scheme (upwind, or
+central differences, which are not monotone), "unsafe dt" (let ``dt`` past the CFL
+limit and watch ``max|u|`` grow), and the view (the CT slice, or the edge function g
+the front runs on).
 
 Symbols as in :mod:`lsn_explorer.levelset.step`: ``α`` propagation (balloon),
 ``β`` curvature, ``γ`` advection, ``dt`` the time step; ``σ, κ, λ`` the blur,
@@ -26,14 +31,26 @@ import torch
 
 from ..errors import LsnExplorerError
 from .playground_compute import (
+    UNSTABLE_FACTOR,
     Evolution,
     bubbles_from_clicks,
     edge_map,
     network_speeds,
     run_evolution,
+    run_summary,
     time_step_status,
+    unstable_warning,
 )
-from .playground_figures import BUBBLE_TRACE, FRONT_TRACE, IMAGE_TRACE, LABEL_TRACE, playground_figure
+from .playground_figures import (
+    BUBBLE_TRACE,
+    FRONT_TRACE,
+    IMAGE_TRACE,
+    LABEL_TRACE,
+    edge_png,
+    growth_svg,
+    playground_figure,
+    slice_png,
+)
 from .sources import SourcePicker, fill_volume_menu, load_source, volume_menu
 
 __all__ = [
@@ -41,11 +58,16 @@ __all__ = [
     "bubbles_from_clicks",
     "edge_map",
     "time_step_status",
+    "unstable_warning",
     "network_speeds",
     "run_evolution",
     "playground_figure",
     "LevelSetPlayground",
 ]
+
+
+#: The dt slider's upper end while "unsafe dt" is off (a dt above the CFL limit is then refused at Run).
+_DT_MAX = 1.5
 
 
 def _slider(description, value, low, high, step, fmt=".2f"):
@@ -91,16 +113,36 @@ class LevelSetPlayground:
         self._clicks: list[tuple[float, float]] = []
         self._network = None  # the bundled speed-map LSN, loaded on first use
         self._maps: dict = {}  # (volume, slice) -> its α and g maps
+        self._g = None  # the edge function of the slice under the current σ, κ, λ
+        self._build_widgets(network="speed-map-lsn" in bundled_names())
+        self._select_volume()
+        # built from the slice shown first: changes made before the widget is displayed do not reach the browser
+        self._figure = go.FigureWidget(playground_figure(self.image, self.mask))
+        self._figure.data[IMAGE_TRACE].on_click(self._on_click)
+        self._wire()
+        self._slice_status()
+        self._on_params()
+        self.widget = self._layout()
+
+    def _build_widgets(self, *, network: bool) -> None:
+        """The controls; ``network``: offer the speeds of the bundled speed-map LSN."""
         self._speeds = widgets.ToggleButtons(
-            options=[("Eq. 1 weights", "weights")] + ([("speeds from the trained network", "network")]
-                                                      if "speed-map-lsn" in bundled_names() else []),
+            options=[("Eq. 1 weights", "weights")] + ([("speeds from the trained network", "network")] if network else []),
             value="weights", description="Speeds", style={"description_width": "90px", "button_width": "230px"})
+        self._scheme = widgets.ToggleButtons(
+            options=[("upwind", "upwind"), ("central", "central")], value="upwind", description="Scheme",
+            tooltips=["Osher–Sethian upwind differences (monotone)", "centred differences (not monotone)"],
+            style={"description_width": "90px", "button_width": "110px"})
         self._volume = volume_menu(self._volumes)
         self._slice = widgets.IntSlider(description="Slice", min=0, max=0, continuous_update=False)
+        self._view = widgets.ToggleButtons(options=[("CT slice", "slice"), ("edge function g", "g")], value="slice",
+                                           description="Show", style={"description_width": "50px", "button_width": "130px"})
+        self._view_note = widgets.HTML()
         self._alpha = _slider("α balloon", 1.0, -2.0, 3.0, 0.1)
         self._beta = _slider("β curvature", 0.2, 0.0, 2.0, 0.05)
         self._gamma = _slider("γ advection", 1.0, 0.0, 5.0, 0.1)
-        self._dt = _slider("dt", 0.15, 0.01, 1.5, 0.01, ".3f")
+        self._dt = _slider("dt", 0.15, 0.01, _DT_MAX, 0.01, ".3f")
+        self._unsafe = widgets.Checkbox(value=False, description="unsafe dt: allow dt above the CFL limit", indent=False)
         self._cfl = widgets.HTML()
         self._sigma = _slider("σ blur (px)", 1.0, 0.0, 4.0, 0.25)
         self._kappa = _slider("κ steepness", 0.04, 0.01, 0.5, 0.01, ".3f")
@@ -115,16 +157,11 @@ class LevelSetPlayground:
         self._step = widgets.Button(description="Step", icon="step-forward", layout=widgets.Layout(width="90px"))
         self._rewind = widgets.Button(description="Rewind", icon="fast-backward", layout=widgets.Layout(width="100px"))
         self._dice = widgets.HTML("<i>place bubbles, then Run</i>")
+        self._growth = widgets.HTML(growth_svg())
         self._status = widgets.HTML()
         widgets.jslink((self._play, "value"), (self._frame, "value"))
-        self._select_volume()
-        # built from the slice shown first: changes made before the widget is displayed do not reach the browser
-        self._figure = go.FigureWidget(playground_figure(self.image, self.mask))
-        self._figure.data[IMAGE_TRACE].on_click(self._on_click)
-        self._wire()
-        self._slice_status()
-        self._on_params()
-        self.widget = self._layout()
+        for name in ("scheme", "view", "dt", "unsafe", "cfl", "iterations", "growth", "dice", "status"):
+            getattr(self, f"_{name}").add_class(f"lp-{name}")
 
     # ------------------------------------------------------------------ state
 
@@ -170,8 +207,10 @@ class LevelSetPlayground:
     def _wire(self) -> None:
         self._volume.observe(self._on_volume, names="value")
         self._slice.observe(self._on_slice, names="value")
-        for w in (self._alpha, self._beta, self._gamma, self._dt, self._sigma, self._kappa, self._lam, self._speeds):
+        for w in (self._alpha, self._beta, self._gamma, self._dt, self._sigma, self._kappa, self._lam, self._speeds,
+                  self._unsafe, self._scheme):
             w.observe(self._on_params, names="value")
+        self._view.observe(self._on_view, names="value")
         self._frame.observe(self._on_frame, names="value")
         self._run.on_click(lambda _: self.run())
         self._clear.on_click(lambda _: self.clear())
@@ -180,13 +219,15 @@ class LevelSetPlayground:
 
     def _layout(self) -> widgets.Widget:
         controls = widgets.VBox([
-            self._speeds, self._alpha, self._beta, self._gamma, self._dt, self._cfl, widgets.HTML("<b>edge function g</b>"),
-            self._sigma, self._kappa, self._lam, self._iterations, self._radius, widgets.HBox([self._run, self._clear]),
-        ], layout=widgets.Layout(width="380px"))
+            self._speeds, self._scheme, self._alpha, self._beta, self._gamma, self._dt, self._unsafe, self._cfl,
+            widgets.HTML("<b>edge function g</b>"), self._sigma, self._kappa, self._lam, self._iterations, self._radius,
+            widgets.HBox([self._run, self._clear]), self._growth,
+        ], layout=widgets.Layout(width="390px"))
         player = widgets.HBox([self._play, self._step, self._rewind, self._frame])
         return widgets.VBox([
             self._source.widget,
             widgets.HBox([self._volume, self._slice]),
+            widgets.HBox([self._view, self._view_note]),
             widgets.HBox([self._figure, controls]),
             player, self._dice, self._status,
         ])
@@ -208,8 +249,8 @@ class LevelSetPlayground:
     def clear(self) -> None:
         """Remove the bubbles and the recorded run."""
         self._clicks = []
-        self._set_result(None)
-        with self._figure.batch_update():
+        with self._figure.batch_update():  # one update message for the whole change
+            self._set_result(None)
             self._figure.data[BUBBLE_TRACE].x, self._figure.data[BUBBLE_TRACE].y = [], []
         self._status.value = "bubbles cleared: click the slice to place new ones"
 
@@ -217,14 +258,15 @@ class LevelSetPlayground:
         """Evolve the bubbles with the current settings; show frame 0 and the Dice."""
         try:
             u0 = bubbles_from_clicks(self.image.shape, self._clicks, radius=self._radius.value)
-            result = run_evolution(self.image, u0, num_iter=self._iterations.value, mask=self.mask, **self._params())
+            result = run_evolution(self.image, u0, num_iter=self._iterations.value, mask=self.mask,
+                                   scheme=self._scheme.value, allow_unstable=self._unsafe.value, **self._params())
         except LsnExplorerError as error:
             self._status.value = f"<span style='color:#c00'>{error}</span>"
             return None
-        self._set_result(result)
-        self._frame.value = len(result.frames) - 1
-        self._status.value = (f"ran {result.steps[-1]} steps with dt = {result.dt:g} (CFL limit {result.limit:.3f}); "
-                              f"{len(result.frames)} frames — play, step or scrub")
+        with self._figure.batch_update():  # one update message for the whole change
+            self._set_result(result)
+            self._frame.value = len(result.frames) - 1
+        self._status.value = run_summary(result)
         return result
 
     def step(self) -> None:
@@ -273,12 +315,11 @@ class LevelSetPlayground:
 
     def _on_slice(self, change=None) -> None:
         fresh = playground_figure(self.image, self.mask)
-        with self._figure.batch_update():
-            self._figure.data[IMAGE_TRACE].source = fresh.data[IMAGE_TRACE].source
+        with self._figure.batch_update():  # one update message for the whole change
             self._figure.data[LABEL_TRACE].x, self._figure.data[LABEL_TRACE].y = fresh.data[LABEL_TRACE].x, fresh.data[LABEL_TRACE].y
-        self.clear()
+            self.clear()
+            self._on_params()  # the image: the new slice, or its g
         self._slice_status()
-        self._on_params()
 
     def _slice_status(self) -> None:
         v = self._volumes[self._volume.value]
@@ -287,19 +328,63 @@ class LevelSetPlayground:
 
     def _on_params(self, change=None) -> None:
         network = self._speeds.value == "network"
-        for w in (self._alpha, self._beta, self._gamma, self._dt, self._sigma, self._kappa, self._lam):
+        for w in (self._alpha, self._beta, self._gamma, self._dt, self._unsafe, self._sigma, self._kappa, self._lam):
             w.disabled = network
         if network:
             self._cfl.value = ("speeds α(x), g(x) from the bundled speed-map LSN; "
                                "dt = 0.9 × this slice's CFL limit")
+            self._show_background()
             return
         p = self._params()
-        g = edge_map(self.image, sigma=p["sigma"], kappa=p["kappa"], lam=p["lam"])
-        limit, problem = time_step_status(g, alpha=p["alpha"], beta=p["beta"], gamma=p["gamma"], dt=p["dt"])
-        if problem:
+        self._g = edge_map(self.image, sigma=p["sigma"], kappa=p["kappa"], lam=p["lam"])
+        limit, problem = time_step_status(self._g, alpha=p["alpha"], beta=p["beta"], gamma=p["gamma"], dt=p["dt"])
+        if self._set_dt_range(limit):
+            return  # dt was clamped to the new range: its observer has shown that
+        warning = unstable_warning(p["dt"], limit) if self._unsafe.value else None
+        if warning:
+            self._cfl.value = f"<div style='color:#fff;background:#c00;padding:4px 6px;border-radius:4px'>⚠ {warning}</div>"
+        elif problem:
             self._cfl.value = f"<span style='color:#c00'>⚠ {problem}</span>"
         else:
             self._cfl.value = f"CFL limit dt ≤ {limit:.3f} ✓"
+        if self._scheme.value == "central":
+            self._cfl.value += ("<br><i>central differences are not monotone: ripples next to the front can grow "
+                                "even below the CFL limit</i>")
+        self._show_background()
+
+    def _set_dt_range(self, limit: float) -> bool:
+        """The dt slider's upper end: ``_DT_MAX``, or up to ``UNSTABLE_FACTOR`` × ``limit`` with "unsafe dt" on.
+
+        Returns True if ``dt`` had to be lowered into the new range (its observer then runs).
+        """
+        top = _DT_MAX
+        if self._unsafe.value and np.isfinite(limit):
+            top = max(_DT_MAX, float(np.ceil(UNSTABLE_FACTOR * limit * 100) / 100))
+        if top == self._dt.max:
+            return False
+        before = self._dt.value
+        with self._dt.hold_trait_notifications():
+            self._dt.value = min(before, top)
+            self._dt.max = top
+        return self._dt.value != before
+
+    def _show_background(self) -> None:
+        """Draw the slice, or the edge function g the front runs on."""
+        if self._view.value == "g":
+            g = self._network_maps()[1] if self._speeds.value == "network" else self._g
+            source = edge_png(g)
+            self._view_note.value = ("g from the trained network: " if self._speeds.value == "network" else "g: ") + (
+                "<span style='color:#440154'><b>dark</b></span> ≈ 0 on edges, where the front stops; "
+                "<span style='color:#b5a000'><b>yellow</b></span> ≈ 1 where it runs at full speed")
+        else:
+            source = slice_png(self.image)
+            self._view_note.value = ""
+        if self._figure.data[IMAGE_TRACE].source != source:
+            with self._figure.batch_update():
+                self._figure.data[IMAGE_TRACE].source = source
+
+    def _on_view(self, change=None) -> None:
+        self._show_background()
 
     def _on_frame(self, change=None) -> None:
         r = self.result
@@ -307,10 +392,12 @@ class LevelSetPlayground:
         with self._figure.batch_update():
             x, y = (r.contours[k] if r is not None else ([], []))
             self._figure.data[FRONT_TRACE].x, self._figure.data[FRONT_TRACE].y = x, y
+        self._growth.value = growth_svg() if r is None else growth_svg(r.steps, r.max_abs, current=k)
         if r is None:
             self._dice.value = "<i>place bubbles, then Run</i>"
         else:
-            self._dice.value = f"<b>Dice {r.dice[k]:.3f}</b> against the label at step {r.steps[k]} of {r.steps[-1]}"
+            self._dice.value = (f"<b>Dice {r.dice[k]:.3f}</b> against the label at step {r.steps[k]} of {r.steps[-1]}"
+                                f" · front area {r.area[k]} px · max|u| {r.max_abs[k]:.3g} · {r.scheme}")
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
