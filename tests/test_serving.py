@@ -1,4 +1,4 @@
-"""Serving a class: the repository's voila.json, a kernel ceiling with a friendly page, culling of closed tabs."""
+"""Serving a class: the repository's voila.json, a kernel ceiling from the machine with a friendly page, culling of closed tabs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from lsn_explorer.apps.serving import FULL_REASON, ClassroomKernelManager, XsrfCookieIdentityProvider, serving_limits
+from lsn_explorer.apps import serving
+from lsn_explorer.apps.serving import (
+    FULL_REASON, ClassroomKernelManager, Machine, XsrfCookieIdentityProvider, config_ceiling, kernel_ceiling,
+    machine_resources, serving_limits,
+)
 from lsn_explorer.apps.testing import serve_voila, voila_kernels
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,10 +46,51 @@ def test_voila_json_preheats_caps_and_culls_with_our_kernel_manager():
     assert voila["multi_kernel_manager_class"] == f"{ClassroomKernelManager.__module__}.ClassroomKernelManager"
     assert config["Voila"]["identity_provider_class"] == f"{XsrfCookieIdentityProvider.__module__}.XsrfCookieIdentityProvider"
     manager = config["ClassroomKernelManager"]
-    assert manager["max_kernels"] > voila["default_pool_size"] and manager["cull_idle_timeout"] > 0
+    assert "max_kernels" not in manager, "the ceiling follows from the machine, not a fixed number"
+    assert manager["cull_idle_timeout"] > 0
     assert manager["cull_connected"] is False  # a student reading an open tab keeps the kernel
+    ceiling = config_ceiling(config)
+    assert ceiling.kernels > voila["default_pool_size"]
     line = serving_limits(config)
-    assert f"at most {manager['max_kernels']} kernels" in line and f"{manager['cull_idle_timeout']} s idle" in line
+    assert f"at most {ceiling.kernels} = min(" in line and f"{manager['cull_idle_timeout']} s idle" in line
+
+
+def test_the_ceiling_is_the_smaller_of_memory_and_cores():
+    # 24 GiB, 20 GiB available, 2 cores: memory (20480 - 1536) / 320 = 59 kernels, cores 2 x 20 = 40
+    roomy = Machine(memory_mib=24576, available_mib=20480, cores=2)
+    assert (kernel_ceiling(roomy).kernels, kernel_ceiling(roomy).by_memory, kernel_ceiling(roomy).by_cores) == (40, 59, 40)
+    # 4 GiB on 16 cores: memory decides, (4096 - 1536) / 320 = 8
+    assert kernel_ceiling(Machine(4096, 4096, 16)).kernels == 8
+    # what is available when the server starts counts, not only what is installed
+    assert kernel_ceiling(Machine(65536, 3072, 16)).kernels == 4
+    # every parameter can be changed, and max_kernels overrides the formula
+    assert kernel_ceiling(roomy, kernel_memory_mib=1024, kernels_per_core=100).kernels == 18
+    assert kernel_ceiling(roomy, max_kernels=16).kernels == 16 and str(kernel_ceiling(roomy, max_kernels=16)) == "16 (max_kernels)"
+    # a machine too small for the formula still serves one student
+    assert kernel_ceiling(Machine(1024, 1024, 1)).kernels == 1
+    assert "40 = min(59 by memory" in str(kernel_ceiling(roomy))
+
+
+def test_the_machine_is_read_within_its_containers_limits(monkeypatch):
+    real = machine_resources()
+    assert real.memory_mib >= real.available_mib > 0 and real.cores >= 1
+    files = {"/sys/fs/cgroup/memory.max": str(2 * 2**30), "/sys/fs/cgroup/cpu.max": "150000 100000"}
+    monkeypatch.setattr(serving, "_read", lambda path: files.get(path, serving.Path(path).read_text().strip()
+                                                                     if serving.Path(path).is_file() else None))
+    boxed = machine_resources()
+    assert boxed.memory_mib == 2048 and boxed.available_mib <= 2048 and boxed.cores == min(real.cores, 1.5)
+    files["/sys/fs/cgroup/memory.max"], files["/sys/fs/cgroup/cpu.max"] = "max", "max 100000"
+    assert machine_resources().memory_mib == real.memory_mib and machine_resources().cores == real.cores
+
+
+def test_the_kernel_manager_takes_its_ceiling_from_the_config():
+    from traitlets.config import Config
+
+    config = Config({"ClassroomKernelManager": {"kernel_memory_mib": 1e9}})
+    assert ClassroomKernelManager(config=config).ceiling().kernels == 1
+    config = Config({"ClassroomKernelManager": {"max_kernels": 3}})
+    assert ClassroomKernelManager(config=config).ceiling().kernels == 3
+    assert ClassroomKernelManager().ceiling().by_cores == kernel_ceiling().by_cores
 
 
 @pytest.mark.browser

@@ -30,6 +30,7 @@ from .explorer_figures import (
     kernel_pair_html,
 )
 from .explorer_state import ExplorerState, bundled_state
+from .plotly_bundle import ScatterFigureWidget
 from .sources import SourcePicker
 
 __all__ = ["KernelExplorer"]
@@ -116,7 +117,7 @@ class KernelExplorer:
             name: widgets.Checkbox(value=True, description=name, indent=False, layout=widgets.Layout(width="115px"))
             for name in PLOT_STENCILS
         }
-        self._scatter = go.FigureWidget(self._scatter_figure())
+        self._scatter = ScatterFigureWidget(self._scatter_figure())
         self._scatter.add_class("kx-scatter")
         self._detail = widgets.HTML()
         self._detail.add_class("kx-detail")
