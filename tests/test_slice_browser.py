@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lsn_explorer.apps import SliceBrowser
@@ -21,6 +22,26 @@ def phantom_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("phantom")
     write_phantom_dataset(folder, volumes=2, seed=0, size=64, num_slices=10)
     return folder
+
+
+def test_a_scan_without_a_label_is_browsed_and_evolved_without_one(tmp_path, monkeypatch):
+    from _lits_files import case_arrays, write_nifti
+
+    from lsn_explorer.apps import LevelSetPlayground
+    from lsn_explorer.apps.explorer_compute import ct_slice
+
+    monkeypatch.setenv("LSN_EXPLORER_DATA", str(tmp_path / "cache"))
+    write_nifti(tmp_path / "volume-5.nii.gz", case_arrays()[0])
+    browser = SliceBrowser(str(tmp_path), size=32)
+    assert browser.volume.mask is None and browser.slice == browser.volume.num_slices // 2
+    assert "no label" in browser._status.value
+    playground = LevelSetPlayground(str(tmp_path), size=32)
+    assert playground.mask is None and len(playground._figure.data[1].x) == 0, "no label contour is drawn"
+    playground.place_bubble(16, 16)
+    playground.run()
+    assert "no label to score against" in playground._dice.value and "front area" in playground._dice.value
+    middle = browser.volume.image[browser.volume.num_slices // 2]
+    np.testing.assert_allclose(ct_slice(str(tmp_path), size=32), middle)   # the kernel explorer's slice
 
 
 def test_browser_starts_on_the_slice_with_most_liver(phantom_dir):

@@ -342,7 +342,8 @@ def ct_slice(source: str = "phantom", *, size: int = 256, progress=None) -> np.n
         ``"phantom"`` (default): :func:`phantom_ct_slice` (seed 0). ``"sample"``: the
         real CT sample, fetched on first use (see :mod:`lsn_explorer.data.sample`); a
         LiTS folder or a CSV also works (see :func:`~lsn_explorer.apps.sources.load_source`).
-        Either way, the slice with the most liver (of the first volume of a data source).
+        Either way, the slice with the most liver (of the first volume of a data source; its middle
+        slice when the volume has no label).
     size : int
         In-plane size in pixels. Default 256.
     progress : callable, optional
@@ -368,8 +369,7 @@ def ct_slice(source: str = "phantom", *, size: int = 256, progress=None) -> np.n
     from .sources import load_source
 
     volume = load_source(source, PreprocessSettings(size=size, slices="liver"), progress)[0]
-    z = int(volume.mask.sum(axis=(1, 2)).argmax())
-    return np.ascontiguousarray(volume.image[z], dtype=np.float32)
+    return np.ascontiguousarray(volume.image[volume.liver_slice()], dtype=np.float32)
 
 
 def kernel_response(kernel, image) -> np.ndarray:

@@ -165,9 +165,9 @@ class LevelSetPlayground:
 
     # ------------------------------------------------------------------ state
 
-    def _slice_arrays(self, volume: int, z: int) -> tuple[np.ndarray, np.ndarray]:
+    def _slice_arrays(self, volume: int, z: int) -> tuple[np.ndarray, np.ndarray | None]:
         v = self._volumes[volume]
-        return v.image[z], v.mask[z]
+        return v.image[z], v.slice_mask(z)
 
     @property
     def image(self) -> np.ndarray:
@@ -175,8 +175,8 @@ class LevelSetPlayground:
         return self._slice_arrays(self._volume.value, self._slice.value)[0]
 
     @property
-    def mask(self) -> np.ndarray:
-        """Its ``(H, W)`` label."""
+    def mask(self) -> np.ndarray | None:
+        """Its ``(H, W)`` label; None for a volume without one."""
         return self._slice_arrays(self._volume.value, self._slice.value)[1]
 
     @property
@@ -306,7 +306,7 @@ class LevelSetPlayground:
         before = self._slice.value
         with self._slice.hold_trait_notifications():
             self._slice.max = v.num_slices - 1
-            self._slice.value = int(v.mask.sum(axis=(1, 2)).argmax())
+            self._slice.value = v.liver_slice()
         return self._slice.value != before
 
     def _on_volume(self, change=None) -> None:
@@ -396,7 +396,8 @@ class LevelSetPlayground:
         if r is None:
             self._dice.value = "<i>place bubbles, then Run</i>"
         else:
-            self._dice.value = (f"<b>Dice {r.dice[k]:.3f}</b> against the label at step {r.steps[k]} of {r.steps[-1]}"
+            score = "no label to score against" if r.dice[k] is None else f"<b>Dice {r.dice[k]:.3f}</b> against the label"
+            self._dice.value = (f"{score} at step {r.steps[k]} of {r.steps[-1]}"
                                 f" · front area {r.area[k]} px · max|u| {r.max_abs[k]:.3g} · {r.scheme}")
 
     def _ipython_display_(self) -> None:

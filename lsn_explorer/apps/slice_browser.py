@@ -66,11 +66,11 @@ class SliceBrowser:
     def _current_figure(self) -> go.Figure:
         volume, z = self.volume, min(self._slice.value, self.volume.num_slices - 1)
         title = f"volume {volume.dataid} · z = {int(volume.slice_index[z])}"
-        return slice_figure(volume.image[z], volume.mask[z], title=title)
+        return slice_figure(volume.image[z], volume.slice_mask(z), title=title)
 
     def _on_volume(self, change=None) -> None:
         last = self.volume.num_slices - 1
-        middle = int(self.volume.mask.sum(axis=(1, 2)).argmax())
+        middle = self.volume.liver_slice()
         with self._slice.hold_trait_notifications():
             self._slice.max = last
             self._slice.value = middle
@@ -90,10 +90,9 @@ class SliceBrowser:
                 self._figure.add_traces(list(new.data))
             self._figure.layout.title = new.layout.title
         volume, z = self.volume, self._slice.value
-        self._status.value = (
-            f"<b>volume {volume.dataid}</b> · slice {z + 1} of {volume.num_slices} · "
-            f"liver pixels: {int(volume.mask[z].sum())}"
-        )
+        label = volume.slice_mask(z)
+        liver = "no label" if label is None else f"liver pixels: {int(label.sum())}"
+        self._status.value = f"<b>volume {volume.dataid}</b> · slice {z + 1} of {volume.num_slices} · {liver}"
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

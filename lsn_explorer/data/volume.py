@@ -75,3 +75,13 @@ class Volume:
     def num_slices(self) -> int:
         """Number of kept slices Z."""
         return int(self.image.shape[0])
+
+    def slice_mask(self, z: int) -> np.ndarray | None:
+        """The ``(H, W)`` label of slice ``z``, or None for a volume without a label."""
+        return None if self.mask is None else self.mask[z]
+
+    def liver_slice(self) -> int:
+        """The slice with the most liver; the middle slice of a volume without a label."""
+        if self.mask is None:
+            return self.num_slices // 2
+        return int(self.mask.sum(axis=(1, 2)).argmax())
