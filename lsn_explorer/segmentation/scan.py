@@ -9,15 +9,13 @@ No label is read or needed.
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
 from ..data.dicom import read_dicom_folder
+from ..data.loading import load_nifti
 from ..errors import DataFileError, InputError, MissingDataError
 from .orientation import to_display
 
@@ -30,8 +28,6 @@ AIR_OR_FAT_HU = -100.0
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 _EXPECTED = "expected a NIfTI file (.nii or .nii.gz) or a folder of DICOM slices"
-# what nibabel, gzip and zlib raise on truncated or corrupt files
-_READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, struct.error, nib.filebasedimages.ImageFileError)
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,23 +102,13 @@ def read_scan(path: str | os.PathLike, *, series: str | None = None) -> Scan:
 
 def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray, object]:
     """``(voxels (X, Y, Z), affine, header)`` of a NIfTI file; a 2-D file becomes one slice."""
-    try:
-        image = nib.load(str(path))
-        data = np.asanyarray(image.dataobj)
-        affine = np.asarray(image.affine, dtype=np.float64)
-    except MemoryError:
-        raise
-    except _READ_ERRORS as error:
-        raise DataFileError(f"{path} cannot be read ({type(error).__name__}: {error}); expected a complete NIfTI "
-                            "(.nii or .nii.gz) file, it may be truncated or corrupt") from None
-    while data.ndim > 3 and data.shape[-1] == 1:
-        data = data[..., 0]
+    data, affine, header = load_nifti(path)
     if data.ndim == 2:
         data = data[:, :, None]
     if data.ndim != 3:
         raise DataFileError(f"{path} holds a {data.ndim}-D array of shape {data.shape}; expected a 3-D CT volume "
                             "(x, y, z): split a time series or multi-channel file into volumes first")
-    return data, affine, image.header
+    return data, affine, header
 
 
 def check_hu(values: np.ndarray, name: str, *, error: type[Exception] = InputError) -> None:
