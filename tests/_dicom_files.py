@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_series", "write_non_image_dicom", "series_affine"]
+__all__ = ["write_series", "write_non_image_dicom", "series_affine", "ct_slice"]
 
 
 def series_affine(spacing=(0.8, 0.9), step=2.5, origin=(-12.0, -10.0, -100.0)) -> np.ndarray:
@@ -38,21 +38,30 @@ def write_series(folder, hu: np.ndarray, *, spacing=(0.8, 0.9), step=2.5, origin
     for k, pixels in enumerate(np.asarray(hu)):
         position = [origin[0], origin[1], origin[2] + step * k]
         path = folder / f"IM{len(hu) - k:04d}.dcm"
-        _slice(pixels, position, spacing, uid, study, description, modality, k).save_as(path, enforce_file_format=True)
+        ct_slice(pixels, position, spacing, uid, study, description, modality, k).save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
 
 
-def _slice(pixels, position, spacing, series_uid, study_uid, description, modality, number):
+def _file_dataset(sop_class):
+    """An empty DICOM file dataset of SOP class ``sop_class``, with its meta header and a new instance UID."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    return ds
+
+
+def ct_slice(pixels, position, spacing, series_uid, study_uid, description="CT Body", modality="CT", number=0):
+    """One CT Image Storage dataset: ``pixels`` (rows, columns) in HU stored as ``hu + 1024``, axial LPS."""
+    from pydicom.uid import CTImageStorage
+
+    ds = _file_dataset(CTImageStorage)
     ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.InstanceNumber = study_uid, series_uid, number + 1
     ds.Modality, ds.SeriesDescription = modality, description
     ds.Rows, ds.Columns = pixels.shape
@@ -69,15 +78,9 @@ def _slice(pixels, position, spacing, series_uid, study_uid, description, modali
 
 def write_non_image_dicom(path) -> Path:
     """A DICOM file that holds no image (a structure set without contours)."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, RTStructureSetStorage, generate_uid
+    from pydicom.uid import RTStructureSetStorage, generate_uid
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = RTStructureSetStorage, generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = RTStructureSetStorage, meta.MediaStorageSOPInstanceUID
+    ds = _file_dataset(RTStructureSetStorage)
     ds.Modality, ds.SeriesInstanceUID = "RTSTRUCT", generate_uid()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

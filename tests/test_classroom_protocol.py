@@ -13,22 +13,13 @@ import pytest
 from lsn_explorer.apps.protocol_student import (
     ProtocolStudent, StudentError, message_kinds, page_kernel_id, request_kinds, run_students,
 )
-from lsn_explorer.apps.testing import CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER_TITLE, serve_voila, voila_kernels
+from lsn_explorer.apps.testing import CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER_TITLE, serve_voila, voila_kernels, wait_until
 from lsn_explorer.apps.visit_probe import VISIT_PROBE, sent_messages
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "apps" / "kernel_explorer.ipynb"
 STATE_ORDER = [("kernel_info_request",), ("comm_open", "jupyter.widget.control", ("version",)),
                ("comm_msg", "request_states"), ("comm_close",)]
-
-
-def _wait_until(condition, timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
 
 
 def _run(coroutine):
@@ -88,9 +79,9 @@ def _browser_visit(browser, url: str) -> tuple[list[dict], list[tuple]]:
 @pytest.mark.browser
 def test_a_protocol_student_sends_what_a_chromium_page_sends(browser, tmp_path):
     with serve_voila(APP, log_path=tmp_path / "voila.log") as url:
-        assert _wait_until(lambda: voila_kernels(url) == 1, 90), "the pool's pre-heated kernel did not start"
+        assert wait_until(lambda: voila_kernels(url) == 1, 90), "the pool's pre-heated kernel did not start"
         browser_sent, browser_requests = _browser_visit(browser, url)
-        assert _wait_until(lambda: voila_kernels(url) == 1, 60), "the closed tab's kernel was not replaced"
+        assert wait_until(lambda: voila_kernels(url) == 1, 60), "the closed tab's kernel was not replaced"
         student = ProtocolStudent(url, timeout=60, seed=0)
         record = _run(student.visit())
     assert record["error"] is None, record["error"]
@@ -103,9 +94,9 @@ def test_a_protocol_student_sends_what_a_chromium_page_sends(browser, tmp_path):
 
 def test_two_protocol_students_get_the_new_figure_and_close_their_kernels(tmp_path):
     with serve_voila(APP, log_path=tmp_path / "voila.log") as url:
-        assert _wait_until(lambda: voila_kernels(url) == 1, 90), "the pool's pre-heated kernel did not start"
+        assert wait_until(lambda: voila_kernels(url) == 1, 90), "the pool's pre-heated kernel did not start"
         records = _run(run_students(url, [0.0, 0.5], timeout=60))
-        closed = _wait_until(lambda: voila_kernels(url) == 1, 30)
+        closed = wait_until(lambda: voila_kernels(url) == 1, 30)
         left = voila_kernels(url)
     for record in records:
         assert record["error"] is None, record["error"]
@@ -119,7 +110,7 @@ def test_two_protocol_students_get_the_new_figure_and_close_their_kernels(tmp_pa
 def test_a_student_beyond_the_machines_ceiling_is_turned_away_with_the_reason(tmp_path):
     no_memory = ["--ClassroomKernelManager.kernel_memory_mib=1e9"]  # the formula leaves 1 kernel: the pool's
     with serve_voila(APP, log_path=tmp_path / "voila.log", args=no_memory) as url:
-        assert _wait_until(lambda: voila_kernels(url) == 1, 90)
+        assert wait_until(lambda: voila_kernels(url) == 1, 90)
         first, second = _run(run_students(url, [0.0, 1.0], timeout=60))  # the first stays until the second is done
     assert first["error"] is None and first["turned_away"] is False
     assert second["turned_away"] is True and "HTTP 503" in second["error"] and "server is full" in second["error"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from _dicom_files import ct_slice
 
 from lsn_explorer.data import PreprocessSettings, load_volumes
 from lsn_explorer.data import sample as S
@@ -25,26 +26,12 @@ ROWS, COLS, SLICES = 24, 32, 4
 SPACING, STEP = (0.8, 0.9), 2.5  # between rows, between columns (mm); between slices
 #: the marker: bright in the CT at row 3, column 5 of the slice nearest the feet (z lowest)
 MARK = (3, 5, 0)
+SERIES_UID, STUDY_UID = "1.2.826.0.1.3680043.10.1", "1.2.826.0.1.3680043.10.2"
 
 
 def _dicom_slice(k: int, pixels: np.ndarray) -> bytes:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.Rows, ds.Columns = "CT", ROWS, COLS
-    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]  # columns → patient left, rows → posterior (LPS)
-    ds.ImagePositionPatient = [-12.0, -10.0, -100.0 + STEP * k]
-    ds.PixelSpacing = list(SPACING)
-    ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = (pixels + 1024).astype(np.uint16).tobytes()
+    # columns → patient left, rows → posterior (LPS)
+    ds = ct_slice(pixels, [-12.0, -10.0, -100.0 + STEP * k], SPACING, SERIES_UID, STUDY_UID, number=k)
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()

@@ -13,29 +13,20 @@ from lsn_explorer.apps.serving import (
     FULL_REASON, ClassroomKernelManager, Machine, XsrfCookieIdentityProvider, config_ceiling, kernel_ceiling,
     machine_resources, serving_limits,
 )
-from lsn_explorer.apps.testing import serve_voila, voila_kernels
+from lsn_explorer.apps.testing import serve_voila, voila_kernels, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "apps" / "kernel_explorer.ipynb"
 
 
-def _wait_until(condition, timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
-
-
 def _visit_with_a_pooled_kernel(browser, url: str):
     """Open the app once the pool's kernel is up; ``(context, page)`` once the pool has a fresh one again."""
-    assert _wait_until(lambda: voila_kernels(url) == 1, 60), "the pool's pre-heated kernel did not start"
+    assert wait_until(lambda: voila_kernels(url) == 1, 60), "the pool's pre-heated kernel did not start"
     context = browser.new_context()
     page = context.new_page()
     page.goto(url, timeout=120_000)
     page.wait_for_selector(".widget-dropdown", timeout=120_000)
-    assert _wait_until(lambda: voila_kernels(url) == 2, 60), "the used kernel was not replaced in the pool"
+    assert wait_until(lambda: voila_kernels(url) == 2, 60), "the used kernel was not replaced in the pool"
     return context, page
 
 
@@ -100,7 +91,7 @@ def test_a_closed_tab_frees_its_kernel_and_the_pool_stays(browser, tmp_path):
         context, _ = _visit_with_a_pooled_kernel(browser, url)
         context.close()
         # culled within timeout + interval (+ slack), while the idle pre-heated kernel is kept
-        assert _wait_until(lambda: voila_kernels(url) == 1, 4 + 2 + 15), f"{voila_kernels(url)} kernels left"
+        assert wait_until(lambda: voila_kernels(url) == 1, 4 + 2 + 15), f"{voila_kernels(url)} kernels left"
         time.sleep(8)  # past another idle timeout: the pool's kernel is still there
         assert voila_kernels(url) == 1
 
@@ -113,7 +104,7 @@ def test_closing_the_tab_shuts_its_kernel_down_at_once(browser, tmp_path):
         context, page = _visit_with_a_pooled_kernel(browser, url)
         assert any(cookie["name"] == "_xsrf" for cookie in context.cookies()), "the page set no _xsrf cookie"
         page.close(run_before_unload=True)
-        assert _wait_until(lambda: voila_kernels(url) == 1, 15), f"{voila_kernels(url)} kernels left after the close"
+        assert wait_until(lambda: voila_kernels(url) == 1, 15), f"{voila_kernels(url)} kernels left after the close"
         context.close()
     assert "_xsrf' argument missing" not in (tmp_path / "voila.log").read_text()
 
@@ -121,7 +112,7 @@ def test_closing_the_tab_shuts_its_kernel_down_at_once(browser, tmp_path):
 @pytest.mark.browser
 def test_a_full_server_answers_with_a_friendly_page(browser, tmp_path):
     with serve_voila(APP, log_path=tmp_path / "voila.log", args=["--ClassroomKernelManager.max_kernels=1"]) as url:
-        assert _wait_until(lambda: voila_kernels(url) == 1, 60)
+        assert wait_until(lambda: voila_kernels(url) == 1, 60)
         context = browser.new_context()
         first = context.new_page()
         first.goto(url, timeout=120_000)

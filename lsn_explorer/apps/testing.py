@@ -21,7 +21,8 @@ from pathlib import Path
 from collections.abc import Iterator, Sequence
 
 __all__ = [
-    "CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "voila_kernels", "voila_kernel_processes", "launch_chromium",
+    "CHROMIUM_FLAGS", "find_chromium", "free_port", "serve_voila", "voila_kernels", "voila_kernel_processes", "wait_until",
+    "launch_chromium",
     "SCATTER", "DETAIL_TITLE", "SCATTER_TITLE", "SCATTER_DRAWN", "APP_DRAWN", "CLICKABLE_KERNELS", "select_real_ct",
     "ARM_TIMER", "TIMER_DONE", "TIMER_SECONDS",
 ]
@@ -131,6 +132,16 @@ def voila_kernel_processes(url: str) -> list:
 def voila_kernels(url: str) -> int:
     """How many kernels the Voila server at ``url`` runs now (see :func:`voila_kernel_processes`)."""
     return len(voila_kernel_processes(url))
+
+
+def wait_until(condition, timeout: float, interval: float = 0.5) -> bool:
+    """Poll ``condition()`` every ``interval`` seconds for up to ``timeout``; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
 
 
 def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> None:

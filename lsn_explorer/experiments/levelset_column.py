@@ -28,7 +28,7 @@ from ..levelset.edges import edge_function
 from ..levelset.initial import bubble_level_set
 from ..levelset.solver import evolve
 from ..metrics import mask_dice
-from ..segmentation.settings import LevelSetParams
+from ..segmentation.settings import MAX_RMS_CHANGE, LevelSetParams
 
 __all__ = ["LevelSetParams", "SEARCH_SPACE", "SEARCH_SLICES", "segment_slices", "tune_levelset"]
 
@@ -51,7 +51,7 @@ def segment_slices(
     masks: torch.Tensor,
     params: LevelSetParams,
     *,
-    max_rms_change: float = 0.01,
+    max_rms_change: float = MAX_RMS_CHANGE,
     batch_size: int = 64,
     backend: str = "auto",
 ) -> torch.Tensor:
