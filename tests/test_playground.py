@@ -388,7 +388,7 @@ def test_playground_unsafe_dt_warns_and_central_differences_move_the_front(page,
         assert re.search(r"dt = 1\.00 is \d\.\d× the CFL limit 0\.\d{3}", warning.inner_text()), warning.inner_text()
         blown = _run_and_read(page, "upwind", upwind)
         assert float(re.search(r"max\|u\| (\S+)", blown).group(1)) > 1e6, blown
-        assert page.locator(".lp-status", has_text="× the CFL limit").is_visible()
+        page.locator(".lp-status", has_text="× the CFL limit").wait_for(timeout=20_000)  # sent after the frame
         page.screenshot(path=str(artifacts / "levelset_playground_unsafe_dt.png"))
 
         _type_into_slider(page, ".lp-dt", "0.15")
