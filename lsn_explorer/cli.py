@@ -9,6 +9,7 @@ Subcommands
 ``segment``       the liver of a CT (NIfTI or DICOM folder) as a NIfTI mask on its grid: a network or the level set
 ``train``         train a registered model (UNet, LSN, LSN-G...) on one fold
 ``table2``        the 5-fold cross-validation of Table 2 (level set and every network), over seeds
+``capacity``      the speed-map LSN, its no-PDE ablation and a UNet at three sizes, over seeds
 ``ablate``        where a trained level-set network's Dice comes from: its PDE terms off one at a time
 ``kernels``       run the kernel atlas on a model and write figures and CSVs
 ``course release``  write the students' notebooks: solutions stubbed, hidden tests removed
@@ -151,6 +152,13 @@ def _table2(args: argparse.Namespace) -> None:
                    folds=args.folds, methods=args.methods, real_ct=args.real_ct)
 
 
+def _capacity(args: argparse.Namespace) -> None:
+    from .experiments import capacity_command
+
+    capacity_command(data=args.data, preset=args.preset, out=args.out, seeds=args.seeds, folds=args.folds,
+                     real_ct=None if args.real_ct == "none" else args.real_ct, device=args.device)
+
+
 def _ablate(args: argparse.Namespace) -> None:
     from .experiments.lsn_ablation import ablate, format_ablation
     from .kernels.model_argument import load_model_argument
@@ -288,6 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
     table2.add_argument("--real-ct", default=None, metavar="SOURCE",
                         help="also score every fold's methods on a real CT, e.g. 'sample' (trained on --data only)")
     table2.set_defaults(handler=_table2)
+
+    capacity = commands.add_parser("capacity", help="speed-map LSN vs its no-PDE ablation vs UNet at ~5k, 25k and "
+                                                    "116k parameters, over seeds and folds (resumable)")
+    capacity.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
+    capacity.add_argument("--preset", default="quick", help="quick (CPU) or paper (GPU)")
+    capacity.add_argument("--out", type=Path, default=Path("runs/capacity"),
+                          help="output folder; an existing one is continued")
+    capacity.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default 0 1 2")
+    capacity.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2], help="default 0 1 2")
+    capacity.add_argument("--real-ct", default="sample", metavar="SOURCE",
+                          help="also score every network on this real CT (default 'sample'; 'none' to skip)")
+    capacity.add_argument("--device", default="auto")
+    capacity.set_defaults(handler=_capacity)
 
     ablate = commands.add_parser("ablate", help="score a trained LSN or LSN-G with each PDE term switched off")
     ablate.add_argument("model", help="bundled-lsn, bundled-lsn-g or a checkpoint (best.pt)")

@@ -22,8 +22,8 @@ from ..errors import InputError
 from ..levelset.initial import bubble_level_set
 from ..models.registry import build_model, model_names, recipe_for
 
-__all__ = ["Method", "METHODS", "DEFAULT_METHODS", "COLUMN_TITLES", "resolve_methods", "table_columns",
-           "parameter_counts", "method_inputs"]
+__all__ = ["Method", "METHODS", "DEFAULT_METHODS", "COLUMN_TITLES", "resolve_methods", "parameter_counts",
+           "method_inputs"]
 
 
 @dataclass(frozen=True)
@@ -112,11 +112,6 @@ def resolve_methods(names: Sequence[str] | None) -> tuple[Method, ...]:
                              f"nor a registered model {list(model_names())}")
         chosen += known or [Method.for_model(name)]
     return tuple(dict.fromkeys(chosen))
-
-
-def table_columns(methods: Sequence[Method]) -> list[str]:
-    """The Table 2 columns of ``methods``, the level set first: ``["levelset", column, ...]``."""
-    return ["levelset"] + [column for m in methods for column, _ in m.columns]
 
 
 def parameter_counts(methods: Sequence[Method], preset, configs: dict | None = None) -> dict[str, int]:

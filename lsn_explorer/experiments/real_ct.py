@@ -43,22 +43,24 @@ def real_ct_part(fold_dir: Path, methods: Sequence[Method], stack, *, levelset: 
     methods : sequence of Method
     stack : SliceStack
         Every slice of the real CT, with its dataids.
-    levelset : dict
-        The fold's level-set part; its ``params`` are used as tuned.
+    levelset : dict or None
+        The fold's level-set part; its ``params`` are used as tuned. None: no level set.
     device : torch.device
         Where the networks run.
 
     Returns
     -------
     dict
-        ``{"levelset": Dice, method key: Dice, ...}``, mean volume Dice; also written to
+        ``{"levelset": Dice (if run), method key: Dice, ...}``, mean volume Dice; also written to
         ``fold_dir/real_ct.json``.
     """
     path = fold_dir / "real_ct.json"
     if (done := read_json(path)) is not None:
         return done
-    params = LevelSetParams(**levelset["params"])
-    scores = {"levelset": mean_volume_dice(segment_slices(stack.images, stack.masks, params), stack)}
+    scores = {}
+    if levelset is not None:
+        params = LevelSetParams(**levelset["params"])
+        scores["levelset"] = mean_volume_dice(segment_slices(stack.images, stack.masks, params), stack)
     for m in methods:
         model = load_model(fold_dir / m.key / "best.pt", map_location=device)
         scores[m.key] = mean_volume_dice(predict(model, method_inputs(stack, m.inputs), device=device) > 0, stack)

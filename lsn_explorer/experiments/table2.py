@@ -46,7 +46,7 @@ from ..presets import get_preset
 from ..inference import predict
 from ..train import fit
 from .levelset_column import SEARCH_SLICES, SEARCH_SPACE, LevelSetParams, segment_slices, tune_levelset
-from .methods import COLUMN_TITLES, Method, method_inputs, parameter_counts, resolve_methods, table_columns
+from .methods import COLUMN_TITLES, Method, method_inputs, parameter_counts, resolve_methods
 from .real_ct import real_ct_part, real_ct_table, write_real_ct
 from .paper import PAPER_TABLE2
 
@@ -167,15 +167,18 @@ def _mean(rows: list[dict], split: str) -> float:
 
 
 def _table(per_fold: dict, methods: Sequence[Method]) -> dict:
-    """Rows "0".."k", "Avg" and, with several folds, "Avg\\{worst}" (the worst fold left out) → column → Dice."""
+    """Rows "0".."k", "Avg" and, with several folds, "Avg\\{worst}" (the worst fold left out) → column → Dice.
+
+    The level set's column comes first where its part was run.
+    """
     table = {}
     for index, parts in per_fold.items():
-        row = {"levelset": _mean(parts["levelset"]["scores"], "test")}
+        row = {"levelset": _mean(parts["levelset"]["scores"], "test")} if "levelset" in parts else {}
         for m in methods:
             row.update({column: _mean(parts[m.key]["scores"], split) for column, split in m.columns})
         table[str(index)] = row
     folds = list(table)
-    columns = table_columns(methods)
+    columns = list(table[folds[0]])
     table["Avg"] = {c: float(np.mean([table[f][c] for f in folds])) for c in columns}
     if len(folds) > 1:
         worst = min(folds, key=lambda f: np.mean(list(table[f].values())))
@@ -218,7 +221,7 @@ def format_table(table: dict, *, paper: dict | None = PAPER_TABLE2, sd: dict | N
     return "\n".join(lines) + "\n"
 
 
-def figure_traces(methods: Sequence[Method]) -> list[tuple[str, str, str, float | None]]:
+def figure_traces(methods: Sequence[Method], *, levelset: bool = True) -> list[tuple[str, str, str, float | None]]:
     """``(method, split, label, paper average)`` of every column (for :func:`~lsn_explorer.viz.table2_figure`).
 
     A method without a column (the bubble-u0 study) gets a box of its held-out Dice.
@@ -227,17 +230,19 @@ def figure_traces(methods: Sequence[Method]) -> list[tuple[str, str, str, float 
     ----------
     methods : sequence of Method
         The networks of the run (see :func:`~.methods.resolve_methods`), in column order.
+    levelset : bool
+        Whether the run has the level set's column. Default True.
 
     Returns
     -------
     list of (str, str, str, float or None)
-        The level set first, then one tuple per column of each method: its key, the
+        The level set first (if run), then one tuple per column of each method: its key, the
         split its Dice comes from ("test" = held-out volumes, "valid" = the fold's
         validation volumes), the column's title (:data:`~.methods.COLUMN_TITLES`) and
         the column's value in the paper's "Avg" row, None where the paper has no such
         column. A method without a column gives ``(key, "test", "<key> (no column)", None)``.
     """
-    traces = [("levelset", "test", "Level set", PAPER_TABLE2["Avg"]["levelset"])]
+    traces = [("levelset", "test", "Level set", PAPER_TABLE2["Avg"]["levelset"])] if levelset else []
     for m in methods:
         for column, split in m.columns:
             traces.append((m.key, split, COLUMN_TITLES.get(column, column), PAPER_TABLE2["Avg"].get(column)))
@@ -246,7 +251,8 @@ def figure_traces(methods: Sequence[Method]) -> list[tuple[str, str, str, float 
     return traces
 
 
-def _write_outputs(out: Path, table: dict, per_volume: list[dict], methods: Sequence[Method], params: dict) -> None:
+def _write_outputs(out: Path, table: dict, per_volume: list[dict], methods: Sequence[Method], params: dict,
+                   *, levelset: bool) -> None:
     from ..viz.table2 import table2_figure
 
     with atomic_path(out / "per_volume.csv") as tmp, open(tmp, "w", newline="") as handle:
@@ -257,7 +263,7 @@ def _write_outputs(out: Path, table: dict, per_volume: list[dict], methods: Sequ
     with atomic_path(out / "table2.md") as tmp:
         tmp.write_text(format_table(table, params=params))
     with atomic_path(out / "table2.html") as tmp:
-        table2_figure(per_volume, figure_traces(methods)).write_html(tmp, include_plotlyjs="cdn")
+        table2_figure(per_volume, figure_traces(methods, levelset=levelset)).write_html(tmp, include_plotlyjs="cdn")
 
 
 def run_table2(
@@ -274,6 +280,7 @@ def run_table2(
     epochs: dict | None = None,
     configs: dict | None = None,
     real_ct: str | None = None,
+    levelset: bool = True,
     progress: bool = True,
 ) -> Table2Result:
     """Run the cross-validation behind Table 2 for one seed (resumable); write tables, CSVs and a figure.
@@ -308,6 +315,9 @@ def run_table2(
     real_ct : str, optional
         A real CT data source (``"sample"``) every fold's methods are also scored on,
         trained on ``data`` only (see :mod:`.real_ct`). Default None.
+    levelset : bool
+        Tune and score the classical level set too (its column, first). Default True;
+        False runs the networks alone (the capacity study, :mod:`.capacity`).
     progress : bool
         Progress bars while training. Default True.
 
@@ -329,7 +339,7 @@ def run_table2(
     write_json(out / "config.json", {
         "data": str(data), "preset": p.to_dict(), "seed": seed, "n_folds": n_folds, "folds": chosen,
         "levelset_search": {"trials": levelset_trials, "slices": SEARCH_SLICES, "space": SEARCH_SPACE,
-                            "first": {**LevelSetParams().to_dict(), "grid": "the slices' size"}},
+                            "first": {**LevelSetParams().to_dict(), "grid": "the slices' size"}} if levelset else None,
         "methods": {m.key: {"model": m.model, "inputs": m.inputs, "columns": [c for c, _ in m.columns],
                             "recipe": {"epochs": epochs.get(m.key, recipe_for(m.model, p).epochs),
                                        "lr": recipe_for(m.model, p).lr,
@@ -344,18 +354,20 @@ def run_table2(
         fold_dir = out / f"fold-{index}"
         write_json(fold_dir / "fold.json", {"train": list(fold.train), "valid": list(fold.valid), "test": list(fold.test)})
         stacks = _fold_stacks(liver_stack, all_stack, fold)
-        parts = {"levelset": _levelset_part(fold_dir, stacks["train"], stacks["test_all"], trials=levelset_trials, seed=seed)}
+        parts = {"levelset": _levelset_part(fold_dir, stacks["train"], stacks["test_all"], trials=levelset_trials,
+                                            seed=seed)} if levelset else {}
         for m in chosen_methods:
             parts[m.key] = _network_part(fold_dir / m.key, m, stacks, preset=p, seed=seed, device=dev,
                                          epochs=epochs.get(m.key), config=configs.get(m.key, {}), progress=progress)
         per_fold[index] = parts
         if real_stack is not None:
-            real_scores[index] = real_ct_part(fold_dir, chosen_methods, real_stack, levelset=parts["levelset"], device=dev)
+            real_scores[index] = real_ct_part(fold_dir, chosen_methods, real_stack, levelset=parts.get("levelset"),
+                                             device=dev)
         for method, part in parts.items():
             per_volume += [{"fold": index, "method": method, **row} for row in part["scores"]]
     table = _table(per_fold, chosen_methods)
     params = parameter_counts(chosen_methods, p, configs)
-    _write_outputs(out, table, per_volume, chosen_methods, params)
+    _write_outputs(out, table, per_volume, chosen_methods, params, levelset=levelset)
     real = real_ct_table(real_scores) if real_scores else None
     if real is not None:
         write_real_ct(out, real, source=str(real_ct), trained_on=str(data))

@@ -15,9 +15,11 @@ __all__ = [
     "layer_summary_figure",
     "table2_figure",
     "speed_maps_figure",
+    "capacity_figure",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
+    "capacity_figure": "capacity",
     "evolution_figure": "evolution",
     "zero_contour": "evolution",
     "centroid_heatmaps_figure": "kernels",

@@ -1,0 +1,141 @@
+"""The capacity study: does the PDE earn its place as the encoder–decoder shrinks?
+
+The speed-map LSN, its no-PDE ablation and a UNet, each built at several sizes (the
+encoder–decoder's width; the UNet scaled the same way), are cross-validated on the
+same folds over several seeds with :func:`~.table2.run_table2` (networks only, no level
+set) and scored on the held-out volumes and on a real CT none of them trained on::
+
+    out/
+      <size>/seed-<s>/     one networks-only Table 2 run (see :mod:`.table2`)
+      summary.csv          method, params, dataset, dice_mean, dice_sd, seeds, folds
+      summary.md           the same as a table, one row per size
+      capacity.html, .png  Dice against parameters, mean ± sd over seeds
+      timing.json          wall time of the whole study, summed over resumed runs
+
+A seed's Dice is the mean over the folds of the held-out volumes' Dice (Table 2's
+"Avg" row); mean and sample sd are taken over the seeds.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .._files import atomic_path, read_json, write_json
+from .table2 import run_table2
+
+__all__ = ["CAPACITY_SIZES", "CAPACITY_METHODS", "run_capacity", "capacity_command", "format_capacity"]
+
+#: Name → constructor arguments of the encoder–decoder (UNet and speed maps alike): about 5k, 25k and 116k parameters.
+CAPACITY_SIZES = {"5k": {"features": 3, "depth": 4}, "25k": {"features": 7, "depth": 4},
+                  "116k": {"features": 15, "depth": 4}}
+#: Name in ``summary.csv`` → (Table 2 method key, its Table 2 column).
+CAPACITY_METHODS = {"speed-map-lsn": ("speed-map", "speedmap"), "no-pde": ("no-pde", "nopde"), "unet": ("unet", "unet")}
+_FIELDS = ["method", "params", "dataset", "dice_mean", "dice_sd", "seeds", "folds"]
+
+
+def run_capacity(data: str = "phantom", *, sizes: Mapping[str, dict] = CAPACITY_SIZES, seeds: Sequence[int] = (0, 1, 2),
+                 folds: Sequence[int] = (0, 1, 2), preset: str = "quick", out: str | Path = "runs/capacity",
+                 real_ct: str | None = "sample", device: str = "auto", epochs: dict | None = None,
+                 png: bool = True, progress: bool = True) -> list[dict]:
+    """Cross-validate the three networks at every size over ``seeds`` (resumable); write the summary.
+
+    Parameters
+    ----------
+    data : str
+        Training data: ``"phantom"`` (default), a LiTS folder or a CSV.
+    sizes : mapping of str to dict
+        Size name → constructor arguments shared by the three networks. Default
+        :data:`CAPACITY_SIZES`.
+    seeds : sequence of int
+        Default (0, 1, 2).
+    folds : sequence of int
+        Folds of the 5-fold split by volume. Default (0, 1, 2).
+    preset : str
+        Each network trains with its recipe for it. Default "quick".
+    out : str or Path
+        Output folder; an existing one is continued.
+    real_ct : str or None
+        A real CT every trained network is also scored on. Default ``"sample"``.
+    device : str
+        Default "auto".
+    epochs : dict, optional
+        Override epochs per Table 2 method key (``{"unet": 1}``), for a short run.
+    png : bool
+        Also write ``capacity.png`` (kaleido and Chromium). Default True.
+    progress : bool
+        Progress bars while training. Default True.
+
+    Returns
+    -------
+    list of dict
+        One row per (method, size, dataset) with the keys of ``summary.csv`` and ``size``
+        (its name); also written there, without ``size``.
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    keys = [key for key, _ in CAPACITY_METHODS.values()]
+    runs = {size: [run_table2(data, preset=preset, out=out / size / f"seed-{s}", folds=list(folds), methods=keys,
+                              seed=s, device=device, epochs=epochs, configs={k: config for k in keys},
+                              real_ct=real_ct, levelset=False, progress=progress) for s in seeds]
+            for size, config in sizes.items()}
+    rows = []
+    for method, (key, column) in CAPACITY_METHODS.items():
+        for size, results in runs.items():
+            datasets = {"phantom": [r.table["Avg"][column] for r in results]}
+            if real_ct is not None:
+                datasets["real-ct"] = [r.real_ct["Avg"][key] for r in results]
+            for dataset, dice in datasets.items():
+                rows.append({"method": method, "size": size, "params": results[0].parameters[column], "dataset": dataset,
+                             "dice_mean": float(np.mean(dice)), "dice_sd": float(np.std(dice, ddof=1)) if len(dice) > 1 else 0.0,
+                             "seeds": len(dice), "folds": len(folds)})
+    _write_summary(out, rows, png=png)
+    done = read_json(out / "timing.json") or {"seconds": 0.0}
+    write_json(out / "timing.json", {"seconds": round(done["seconds"] + time.perf_counter() - start, 1)})
+    return rows
+
+
+def format_capacity(rows: Sequence[dict]) -> str:
+    """The summary as markdown: one line per (size, dataset), ``mean ± sd`` per method."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    cells = {(r["size"], r["dataset"], r["method"]): r for r in rows}
+    lines = ["| size | dataset | " + " | ".join(methods) + " |", "|" + "---|" * (len(methods) + 2)]
+    for size in dict.fromkeys(r["size"] for r in rows):
+        for dataset in dict.fromkeys(r["dataset"] for r in rows):
+            shown = [f"{c['dice_mean']:.3f} ± {c['dice_sd']:.3f}" for m in methods if (c := cells[size, dataset, m])]
+            lines.append(f"| {size} | {dataset} | " + " | ".join(shown) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _write_summary(out: Path, rows: list[dict], *, png: bool) -> None:
+    from ..viz.capacity import capacity_figure
+    from ..viz.export import write_figures
+
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "summary.csv") as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({**r, "dice_mean": f"{r['dice_mean']:.4f}", "dice_sd": f"{r['dice_sd']:.4f}"} for r in rows)
+    with atomic_path(out / "summary.md") as tmp:
+        tmp.write_text(format_capacity(rows))
+    write_figures({"capacity": capacity_figure(rows)}, out, png=png)
+
+
+def capacity_command(*, data: str = "phantom", preset: str = "quick", out: str | Path = "runs/capacity",
+                     seeds: Sequence[int] = (0, 1, 2), folds: Sequence[int] = (0, 1, 2), real_ct: str | None = "sample",
+                     device: str = "auto") -> Path:
+    """``lsn-explorer capacity``: run :func:`run_capacity`, print the summary and the wall time.
+
+    Returns
+    -------
+    Path
+        The output folder ``out``.
+    """
+    rows = run_capacity(data, preset=preset, out=out, seeds=seeds, folds=folds, real_ct=real_ct, device=device)
+    print(format_capacity(rows))
+    print(f"({read_json(Path(out) / 'timing.json')['seconds'] / 60:.1f} min; results in {out})")
+    return Path(out)
