@@ -8,8 +8,11 @@ same slices one at a time.
 Ours, by ``evolve`` backend (see ``lsn_explorer.levelset.backends``):
 
 * ``auto``: the plain call ``evolve(u0, g, num_iter=...)``, the default backend;
-* ``auto_clamp``: the same call with ``clamp=4`` (ITK-SNAP's clamp option): the level
-  set saturates away from the front and the work follows a narrow band, as in
+* ``auto_clamp``: the same call with ``clamp=4`` (ITK-SNAP's clamp option), which
+  ``auto`` runs on the sparse field;
+* ``band_clamp``: the tiles of the ``band`` backend on the clamped level set: the
+  level set saturates away from the front and the work follows the tiles it moves in;
+* ``sparse``: the sparse field, a band of half-width 3 kept a signed distance, as in
   SimpleITK's sparse field, which keeps a few layers around the front;
 * ``fused``, ``compiled``, ``reference``: the torch backends, for comparison.
 
@@ -18,8 +21,12 @@ ours on the GPU (synchronised before every clock read; SimpleITK and scikit-imag
 the CPU); ``--sizes`` picks the sizes, ``--backends`` some of ours. A backend that fails
 is recorded as ``error_<name>`` in its rows and the others go on.
 
-    python benchmarks/levelset_speed.py --threads 1   # ~3 minutes
+    python benchmarks/levelset_speed.py --threads 1   # ~3 minutes, 20 iterations per call (a short run)
     python benchmarks/levelset_speed.py --quick       # ~30 s
+    python benchmarks/levelset_speed.py --threads 1 --sizes 512 --iterations 400 --backends auto sparse
+
+Short runs mostly time a solver's set-up; ``benchmarks/levelset_solution.py`` times runs
+to convergence.
     python benchmarks/levelset_speed.py --device cuda --sizes 512 --threads 8 --json OUT.json
 
 Writes benchmarks/results/levelset_speed.json (or ``--json PATH``) with the machine's description.
@@ -52,6 +59,8 @@ SHAPES = ((256, 32, (1, 32)), (512, 32, (1, 32)), (1024, 4, (1,)))
 OURS = {  # name -> evolve() options
     "auto": {},
     "auto_clamp": {"clamp": 4.0},
+    "band_clamp": {"backend": "band", "clamp": 4.0},
+    "sparse": {"backend": "sparse", "clamp": 3.0},
     "fused": {"backend": "fused"},
     "compiled": {"backend": "compiled"},
     "reference": {"backend": "reference"},
@@ -226,6 +235,8 @@ def main() -> None:
                              "a size not listed there runs 32 slices, alone and as one batch")
     parser.add_argument("--backends", nargs="+", default=None, choices=list(OURS),
                         help="only these of ours (default all; --quick drops compiled)")
+    parser.add_argument("--iterations", type=int, default=None,
+                        help="iterations per call (default 20; --quick: 4)")
     parser.add_argument("--json", type=Path, default=RESULTS,
                         help="where to write the rows (default benchmarks/results/levelset_speed.json)")
     args = parser.parse_args()
@@ -233,6 +244,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(args.threads)
     num_iter, repeats, sk_iter = (4, 1, 3) if args.quick else (20, 3, 10)
+    num_iter = args.iterations or num_iter
     ours = args.backends or [b for b in OURS if not (args.quick and b == "compiled")]
     known = {s[0]: s for s in SHAPES}
     shapes = ([known.get(size, (size, 32, (1, 32))) for size in args.sizes] if args.sizes

@@ -235,6 +235,45 @@ def _add_course(commands) -> None:
     slides.set_defaults(handler=_course_slides)
 
 
+def _add_experiments(commands) -> None:
+    """The ``table2``, ``capacity`` and ``ablate`` subcommands."""
+    table2 = commands.add_parser("table2", help="reproduce Table 2: 5-fold level set vs UNet vs LSN (resumable)")
+    table2.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
+    table2.add_argument("--preset", default="quick", help="quick (CPU, minutes) or paper (GPU)")
+    table2.add_argument("--out", type=Path, default=Path("runs/table2"), help="output folder; an existing one is continued")
+    table2.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="one seed (default 0), or several: mean ± sd over them, each in OUT/seed-S")
+    table2.add_argument("--device", default="auto")
+    table2.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds")
+    table2.add_argument("--methods", nargs="+", default=None,
+                        help="networks to run (default all): unet lsn-uniform lsn-bubbles lsn-g speed-map no-pde, "
+                             "or any registered model name")
+    table2.add_argument("--real-ct", default=None, metavar="SOURCE",
+                        help="also score every fold's methods on a real CT, e.g. 'sample' (trained on --data only)")
+    table2.set_defaults(handler=_table2)
+
+    capacity = commands.add_parser("capacity", help="speed-map LSN vs its no-PDE ablation vs UNet at ~5k, 25k and "
+                                                    "116k parameters, over seeds and folds (resumable)")
+    capacity.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
+    capacity.add_argument("--preset", default="quick", help="quick (CPU) or paper (GPU)")
+    capacity.add_argument("--out", type=Path, default=Path("runs/capacity"),
+                          help="output folder; an existing one is continued")
+    capacity.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default 0 1 2")
+    capacity.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2], help="default 0 1 2")
+    capacity.add_argument("--real-ct", default="sample", metavar="SOURCE",
+                          help="also score every network on this real CT (default 'sample'; 'none' to skip)")
+    capacity.add_argument("--device", default="auto")
+    capacity.set_defaults(handler=_capacity)
+
+    ablate = commands.add_parser("ablate", help="score a trained LSN or LSN-G with each PDE term switched off")
+    ablate.add_argument("model", help="bundled-lsn, bundled-lsn-g or a checkpoint (best.pt)")
+    ablate.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
+    ablate.add_argument("--fold", type=int, default=0, help="scored on its held-out volumes (default 0)")
+    ablate.add_argument("--preset", default="quick")
+    ablate.add_argument("--device", default="auto")
+    ablate.set_defaults(handler=_ablate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lsn-explorer``."""
     parser = argparse.ArgumentParser(
@@ -282,42 +321,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="zoom 0.7-2, rotation, elastic, contrast, blur and noise on every training batch")
     train.set_defaults(handler=_train)
 
-    table2 = commands.add_parser("table2", help="reproduce Table 2: 5-fold level set vs UNet vs LSN (resumable)")
-    table2.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
-    table2.add_argument("--preset", default="quick", help="quick (CPU, minutes) or paper (GPU)")
-    table2.add_argument("--out", type=Path, default=Path("runs/table2"), help="output folder; an existing one is continued")
-    table2.add_argument("--seeds", type=int, nargs="+", default=[0],
-                        help="one seed (default 0), or several: mean ± sd over them, each in OUT/seed-S")
-    table2.add_argument("--device", default="auto")
-    table2.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds")
-    table2.add_argument("--methods", nargs="+", default=None,
-                        help="networks to run (default all): unet lsn-uniform lsn-bubbles lsn-g speed-map no-pde, "
-                             "or any registered model name")
-    table2.add_argument("--real-ct", default=None, metavar="SOURCE",
-                        help="also score every fold's methods on a real CT, e.g. 'sample' (trained on --data only)")
-    table2.set_defaults(handler=_table2)
-
-    capacity = commands.add_parser("capacity", help="speed-map LSN vs its no-PDE ablation vs UNet at ~5k, 25k and "
-                                                    "116k parameters, over seeds and folds (resumable)")
-    capacity.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
-    capacity.add_argument("--preset", default="quick", help="quick (CPU) or paper (GPU)")
-    capacity.add_argument("--out", type=Path, default=Path("runs/capacity"),
-                          help="output folder; an existing one is continued")
-    capacity.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default 0 1 2")
-    capacity.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2], help="default 0 1 2")
-    capacity.add_argument("--real-ct", default="sample", metavar="SOURCE",
-                          help="also score every network on this real CT (default 'sample'; 'none' to skip)")
-    capacity.add_argument("--device", default="auto")
-    capacity.set_defaults(handler=_capacity)
-
-    ablate = commands.add_parser("ablate", help="score a trained LSN or LSN-G with each PDE term switched off")
-    ablate.add_argument("model", help="bundled-lsn, bundled-lsn-g or a checkpoint (best.pt)")
-    ablate.add_argument("--data", default="phantom", help="LiTS folder, CSV or 'phantom' (default)")
-    ablate.add_argument("--fold", type=int, default=0, help="scored on its held-out volumes (default 0)")
-    ablate.add_argument("--preset", default="quick")
-    ablate.add_argument("--device", default="auto")
-    ablate.set_defaults(handler=_ablate)
-
     kernels = commands.add_parser("kernels", help="cluster and identify the 3x3 kernels of a model")
     kernels.add_argument("model", help="bundled-unet, bundled-lsn, a checkpoint (.pt) or a Keras .h5 file")
     kernels.add_argument("--out", type=Path, required=True)
@@ -327,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     kernels.add_argument("--no-png", action="store_true", help="write the CSV and HTML files but no PNGs (the slow part)")
     kernels.set_defaults(handler=_kernels)
 
+    _add_experiments(commands)
     _add_segment(commands)
     _add_course(commands)
     return parser

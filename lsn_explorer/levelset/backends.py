@@ -11,13 +11,16 @@ name               what it runs                                                g
                    5-30 s per shape)
 ``band``           :class:`~lsn_explorer.levelset.band.BandStep`: a numba      no         CPU
                    loop over the tiles that can still change
+``sparse``         :class:`~lsn_explorer.levelset.sparse.SparseField`: a      no         CPU
+                   sparse field, a narrow band kept a distance function
 =================  ==========================================================  =========  ========
 
 All take speeds as numbers, per-image values or per-pixel maps
 (:mod:`~lsn_explorer.levelset.speeds`), and all give the reference's numbers
 (tested to 1e-5). ``"auto"`` takes the reference when gradients, the central
-scheme or learned stencils need it; otherwise ``band`` on the CPU (when numba
-imports) and ``fused`` on a GPU.
+scheme or learned stencils need it; otherwise, on the CPU when numba imports,
+``sparse`` for a clamped level set (its work follows the front) and ``band`` for an
+unclamped one (every pixel moves: its dense loop is the faster), and ``fused`` on a GPU.
 
 A backend is built into a *stepper*: ``stepper(u, frozen) -> (u_next, rms)``, one
 step of every image not ``frozen`` and, when asked for, each image's RMS change on
@@ -106,6 +109,8 @@ class Backend:
         The level-set dtypes it steps; None: any floating dtype.
     available : callable
         ``available() -> bool``: whether this process can run it.
+    wants_clamp : bool
+        ``"auto"`` picks it only for a clamped level set.
     """
 
     name: str
@@ -115,6 +120,7 @@ class Backend:
     working_set: int
     dtypes: tuple[torch.dtype, ...] | None = None
     available: Callable[[], bool] = lambda: True
+    wants_clamp: bool = False
 
 
 def _reference(problem: StepProblem):
@@ -147,6 +153,12 @@ def _band(problem: StepProblem):
     return BandStep(problem.fields(), problem.u0, clamp=problem.clamp, rms=problem.rms, tile=problem.tile)
 
 
+def _sparse(problem: StepProblem):
+    from .sparse import SparseField
+
+    return SparseField(problem.fields(), problem.u0, width=problem.clamp, rms=problem.rms)
+
+
 @functools.cache
 def _band_available() -> bool:
     from .band import numba_available
@@ -173,11 +185,13 @@ BACKENDS: dict[str, Backend] = {
                 available=_compiler_available),
         Backend("band", _band, gradients=False, gpu=False, working_set=6, dtypes=(torch.float32, torch.float64),
                 available=_band_available),
+        Backend("sparse", _sparse, gradients=False, gpu=False, working_set=10, dtypes=(torch.float32, torch.float64),
+                available=_band_available, wants_clamp=True),
     )
 }
 
 #: What ``backend="auto"`` tries, in order, when no gradients, central scheme or learned stencils need the reference.
-AUTO_ORDER = ("band", "fused")
+AUTO_ORDER = ("sparse", "band", "fused")
 
 
 def choose_backend(name: str, problem: StepProblem) -> Backend:
@@ -193,7 +207,8 @@ def choose_backend(name: str, problem: StepProblem) -> Backend:
     if name == "auto":
         if special:
             return BACKENDS["reference"]
-        return next(BACKENDS[n] for n in AUTO_ORDER if _why_not(BACKENDS[n], problem.u0, special) is None)
+        return next(BACKENDS[n] for n in AUTO_ORDER if _why_not(BACKENDS[n], problem.u0, special) is None
+                    and (problem.clamp is not None or not BACKENDS[n].wants_clamp))
     if name not in BACKENDS:
         raise InputError(f"backend={name!r} is not one of {set(BACKENDS) | {'auto'}}")
     why = _why_not(BACKENDS[name], problem.u0, special)

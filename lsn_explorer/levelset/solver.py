@@ -119,23 +119,28 @@ def evolve(
     return_info : bool
         ``False`` (default): return the final ``u``. ``True``: return an
         :class:`EvolveResult` with iteration counts and the last RMS change.
-    backend : {"auto", "reference", "fused", "compiled", "band"}
-        How the steps run (see :mod:`~lsn_explorer.levelset.backends`); every
-        backend gives the reference's numbers. ``"auto"`` (default) takes
-        ``"reference"`` when gradients, the central scheme or learned stencils
-        need it, ``"band"`` on the CPU and ``"fused"`` on a GPU. ``"reference"``
-        runs :func:`~lsn_explorer.levelset.step.gac_step` (convolutions,
-        differentiable); ``"fused"`` the same numbers with fewer intermediate
-        images; ``"compiled"`` its ``torch.compile`` version (a one-off
-        compilation of ~5-30 s per shape); ``"band"`` a numba loop over the
-        tiles that can still change (:class:`~lsn_explorer.levelset.band.BandStep`),
-        a narrow band when ``clamp`` is set.
+    backend : {"auto", "reference", "fused", "compiled", "band", "sparse"}
+        How the steps run (see :mod:`~lsn_explorer.levelset.backends`). ``"auto"``
+        (default) takes ``"reference"`` when gradients, the central scheme or
+        learned stencils need it; otherwise ``"sparse"`` on the CPU when ``clamp``
+        is set, ``"band"`` on the CPU when it is not, and ``"fused"`` on a GPU.
+        ``"reference"`` runs :func:`~lsn_explorer.levelset.step.gac_step`
+        (convolutions, differentiable); ``"fused"`` the same numbers with fewer
+        intermediate images; ``"compiled"`` its ``torch.compile`` version (a
+        one-off compilation of ~5-30 s per shape); ``"band"`` the same numbers
+        from a numba loop over the tiles that can still change
+        (:class:`~lsn_explorer.levelset.band.BandStep`). ``"sparse"`` is a sparse
+        field (:class:`~lsn_explorer.levelset.sparse.SparseField`): only a narrow
+        band of half-width ``clamp`` (default 3) around the front is stepped and
+        kept a signed distance, as ITK's sparse field does, so a step costs time
+        in proportion to the front's length; its front follows the others'
+        closely, not to rounding, and ``u`` is returned clipped to the band.
     clamp : float, optional
         Clip ``u`` to ``[-clamp, clamp]`` after every step (ITK-SNAP's
         "clamp" option): far from the front ``u`` saturates and stops
         changing, which is what lets the ``"band"`` backend skip it. Use at
-        least 3 so the stencils around the front see unclipped values.
-        Default: no clipping.
+        least 3 so the stencils around the front see unclipped values. For
+        ``"sparse"``, the band's half-width. Default: no clipping.
     tile : int
         Tile side of the ``"band"`` backend, at least 2. Default 16.
 
@@ -248,6 +253,9 @@ def _run(stepper, u0, *, num_iter, max_rms_change, reinit_every, clamp, iter_cal
     """The time loop of one chunk: ``(u, steps taken, last RMS change, still active)`` per image."""
     n = u0.shape[0]
     active = torch.ones(n, dtype=torch.bool, device=u0.device)
+    if hasattr(stepper, "run") and iter_callback is None and reinit_every is None and num_iter > 0:
+        u, steps, rms = stepper.run(u0, int(num_iter), active=active, max_rms_change=max_rms_change)
+        return u, steps, rms, active  # all steps in one call: nothing to do between them
     steps = torch.zeros(n, dtype=torch.int64, device=u0.device)
     rms = torch.full((n,), float("nan"), dtype=u0.dtype, device=u0.device)
     u = u0
