@@ -49,6 +49,26 @@ def test_every_layer_is_one_upwind_step_of_eq_1():
     torch.testing.assert_close(frames[-1], expected, rtol=0, atol=1e-10)
 
 
+def test_image_edge_terms_act_in_the_full_size_layers_only():
+    torch.manual_seed(0)
+    net = SpeedMapLSN(coarse_factor=2, coarse_steps=3, fine_steps=3, image_edges=True, edge_advection=1.0).double()
+    image = torch.zeros(1, 1, 16, 16, dtype=torch.float64)
+    image[..., 4:12, 4:12] = 1.0  # a square: the edge map is low on its outline
+    alpha = torch.full_like(image, -0.5)
+    g = torch.full_like(image, 0.8)
+    fine_g, (vx, vy) = net.image_terms(image, g)
+    assert float(fine_g[0, 0, 4, 8]) < 0.5 * float(fine_g[0, 0, 0, 0]), "g times the image's edge map"
+    assert float(vx.abs().amax()) > 0 and float(vy.abs().amax()) > 0
+    plain, edged = [], []
+    net.solve(alpha, g, iter_callback=plain.append)
+    net.solve(alpha, g, fine_g=fine_g, advection=(vx, vy), iter_callback=edged.append)
+    for k in range(3):  # the coarse layers see the learned g only (the front must cross the body's outline)
+        torch.testing.assert_close(edged[k], plain[k])
+    assert not torch.equal(edged[-1], plain[-1])
+    off = SpeedMapLSN(coarse_factor=2, coarse_steps=3, fine_steps=3)
+    assert off.image_terms(image, g) == (g, None)
+
+
 def test_oracle_speeds_carry_the_front_to_the_liver(phantom_fold):
     # α = +1 in the liver and -1 outside, g = 1: the solver alone must find the liver from the border
     _, _, test, _ = phantom_fold

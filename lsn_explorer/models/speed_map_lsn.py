@@ -72,7 +72,9 @@ from torch import nn
 
 from ..errors import InputError
 from ..levelset.fast import fused_gac_step
+from ..levelset.edges import edge_function
 from ..levelset.initial import border_contour
+from ..levelset.operators import central_gradient
 from ..levelset.step import cfl_time_step
 from ..losses import dice_l2_loss
 from .registry import Recipe
@@ -127,6 +129,14 @@ class SpeedMapLSN(nn.Module):
         Weight ``w`` of the front's loss (see "Training"). Default 0.2.
     pde : bool, optional
         False: no front; the logits are the α map's (the ablation). Default True.
+    image_edges : bool, optional
+        In the full-size layers, multiply the learned g by the image's own edge map
+        ``g_I`` (ITK-SNAP's, :func:`~lsn_explorer.levelset.edges.edge_function`), so the
+        front also stops where the image has an edge. (Not on the coarse grid: the
+        front starts at the border and must cross the body's outline.) Default False.
+    edge_advection : float, optional
+        γ of the classic GAC term ``γ ∇g_I · ∇u`` in the full-size layers, which pulls
+        the front onto the image's edges. Default 0.
 
     Raises
     ------
@@ -166,6 +176,8 @@ class SpeedMapLSN(nn.Module):
         eps_end: float = 1.0,
         front_weight: float = 0.2,
         pde: bool = True,
+        image_edges: bool = False,
+        edge_advection: float = 0.0,
     ):
         super().__init__()
         for name, value in dict(coarse_factor=coarse_factor, cfl=cfl, band=band, eps_start=eps_start,
@@ -173,7 +185,7 @@ class SpeedMapLSN(nn.Module):
             if not value > 0:
                 raise InputError(f"{name}={value!r} must be positive")
         for name, value in dict(coarse_steps=coarse_steps, fine_steps=fine_steps, beta=beta, front_weight=front_weight,
-                                margin=margin).items():
+                                margin=margin, edge_advection=edge_advection).items():
             if not value >= 0:
                 raise InputError(f"{name}={value!r} must be >= 0")
         if coarse_alpha not in ("min", "mean"):
@@ -183,7 +195,8 @@ class SpeedMapLSN(nn.Module):
             coarse_steps=int(coarse_steps), fine_steps=int(fine_steps), coarse_alpha=coarse_alpha, beta=float(beta),
             cfl=float(cfl),
             band=float(band), margin=float(margin), eps_start=float(eps_start), eps_end=float(eps_end),
-            front_weight=float(front_weight), pde=bool(pde),
+            front_weight=float(front_weight), pde=bool(pde), image_edges=bool(image_edges),
+            edge_advection=float(edge_advection),
         )
         self.maps = SpeedMaps(features=features, depth=depth)
 
@@ -203,11 +216,27 @@ class SpeedMapLSN(nn.Module):
         u0 = border_contour((n, 1, h // f, w // f), margin=c["margin"], device=like.device, dtype=like.dtype)
         return u0.clamp(-c["band"], c["band"])
 
-    def solve(self, alpha: torch.Tensor, g: torch.Tensor, *, iter_callback=None) -> torch.Tensor:
+    def image_terms(self, image: torch.Tensor, g: torch.Tensor):
+        """``(fine_g, advection)`` of the full-size layers: the learned g (times the image's ``g_I``
+        with ``image_edges``) and ``γ ∇g_I`` (None without ``edge_advection``), without
+        gradients through ``g_I``; ``image`` and ``g`` are ``(N, 1, H, W)``."""
+        c = self.config
+        if not (c["image_edges"] or c["edge_advection"]):
+            return g, None
+        with torch.no_grad():
+            g_image = edge_function(image[:, :1].float()).to(g.dtype)
+            gx, gy = central_gradient(g_image)
+        advection = (c["edge_advection"] * gx, c["edge_advection"] * gy) if c["edge_advection"] else None
+        return (g * g_image if c["image_edges"] else g), advection
+
+    def solve(self, alpha: torch.Tensor, g: torch.Tensor, *, fine_g=None, advection=None,
+              iter_callback=None) -> torch.Tensor:
         """The solver layers alone: ``u_Nt`` from u0 under the maps α and g, each ``(N, 1, H, W)``.
 
-        ``iter_callback(u)`` is called after every layer with ``u`` at the grid
-        it lives on (coarse layers first), in pixels of that grid.
+        ``fine_g`` replaces g and ``advection`` (a pair of ``(N, 1, H, W)`` velocities)
+        moves the front too in the full-size layers (see :meth:`image_terms`).
+        ``iter_callback(u)`` is called after every layer with ``u`` at the grid it
+        lives on (coarse layers first), in pixels of that grid.
         """
         c = self.config
         f = c["coarse_factor"]
@@ -218,7 +247,8 @@ class SpeedMapLSN(nn.Module):
         coarse = (coarse_alpha, F.avg_pool2d(g, f))
         u = self._steps(self.initial(alpha), *coarse, c["coarse_steps"], iter_callback)
         u = f * F.interpolate(u, scale_factor=f, mode="bilinear", align_corners=False)
-        return self._steps(u.clamp(-c["band"], c["band"]), alpha, g, c["fine_steps"], iter_callback)
+        fine_g = g if fine_g is None else fine_g
+        return self._steps(u.clamp(-c["band"], c["band"]), alpha, fine_g, c["fine_steps"], iter_callback, advection)
 
     def evolution(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         """``(α, g, frames)`` of ``(N, 1, H, W)`` images, without gradients, on the CPU.
@@ -233,19 +263,22 @@ class SpeedMapLSN(nn.Module):
 
         with torch.no_grad():
             _, alpha, g = self.speed_maps(image)
+            fine_g, advection = self.image_terms(image, g)
             frames = [full(self.initial(image))]
-            self.solve(alpha, g, iter_callback=lambda u: frames.append(full(u)))
+            self.solve(alpha, g, fine_g=fine_g, advection=advection, iter_callback=lambda u: frames.append(full(u)))
         return alpha.cpu(), g.cpu(), [u.cpu() for u in frames]
 
-    def _steps(self, u, alpha, g, steps: int, iter_callback):
+    def _steps(self, u, alpha, g, steps: int, iter_callback, advection=None):
         c = self.config
         # per-image CFL step, not differentiated; capped where the speeds vanish
-        dt = cfl_time_step(g, alpha=alpha, beta=c["beta"], gamma=0.0, cfl=c["cfl"]).clamp(max=c["cfl"] / _MIN_RATE)
+        dt = cfl_time_step(g, alpha=alpha, beta=c["beta"], gamma=0.0 if advection is None else 1.0, grad_g=advection,
+                           cfl=c["cfl"]).clamp(max=c["cfl"] / _MIN_RATE)
         dt = dt.to(u.dtype).view(-1, 1, 1, 1)
         speed, curv = dt * alpha * g, dt * c["beta"] * g  # the same every step: scaled once
         zero = torch.zeros((), dtype=u.dtype, device=u.device)
+        vx, vy = (zero, zero) if advection is None else (dt * advection[0], dt * advection[1])
         for _ in range(steps):
-            u = fused_gac_step(u, speed, zero, zero, curv).clamp(-c["band"], c["band"])
+            u = fused_gac_step(u, speed, vx, vy, curv).clamp(-c["band"], c["band"])
             if iter_callback is not None:
                 iter_callback(u)
         return u
@@ -260,7 +293,9 @@ class SpeedMapLSN(nn.Module):
         a, alpha, g = self.speed_maps(image)
         if self.config["pde"]:
             # α learns from its own loss; the front's loss reaches the network through g (see "Training")
-            logits = self.solve(alpha.detach(), g) / (self.config["eps_end"] if epsilon is None else epsilon)
+            fine_g, advection = self.image_terms(image, g)
+            logits = self.solve(alpha.detach(), g, fine_g=fine_g, advection=advection) / (
+                self.config["eps_end"] if epsilon is None else epsilon)
         else:
             logits = a
         return (logits, a) if return_maps else logits
