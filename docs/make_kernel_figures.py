@@ -29,6 +29,12 @@ from lsn_explorer.viz.kernels import scatter_grid_figure
 
 DOCS = Path(__file__).resolve().parent
 FIGURES = DOCS / "figures"
+AUTHORS_MODELS = """## The authors' own models (LiTS, `jonasactor/livermask`)
+
+The same atlas on the three UNets the authors trained on LiTS, with size-matched baselines and what the
+difference to this UNet suggests: [kernel_atlas_authors.md](kernel_atlas_authors.md).
+
+"""
 
 
 def _first_order_near(atlas, max_residual=0.5):
@@ -223,6 +229,7 @@ exact, 1 = orthogonal); *near* = residual ≤ 0.5; operators from the PDE-Net mo
             torch.manual_seed(seed)
             seeds.append(_stats(analyze_kernels(UNet(), spectrum_shape=None)))
         text += "### Trained versus untrained\n\n" + _versus(stats[main_name], seeds) + "\n\n"
+    text += AUTHORS_MODELS
     text += "## Per-layer numbers\n\n"
     for name, s in stats.items():
         text += _table(s, name) + "\n"

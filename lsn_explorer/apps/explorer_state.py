@@ -191,7 +191,7 @@ def bundled_state(name: str, *, label: str, n_clusters: int = 3, random_state: i
     return state
 
 
-def precompute_explorer_states(out_dir=BUNDLED_STATE_DIR, *, k_values=range(2, 9), n_clusters: int = 3,
+def precompute_explorer_states(out_dir=BUNDLED_STATE_DIR, *, names=None, k_values=range(2, 9), n_clusters: int = 3,
                                random_state: int = 0) -> list[Path]:
     """Compute and write the state of every bundled model, with its clusters at every k of the app, and the CT slice.
 
@@ -201,6 +201,8 @@ def precompute_explorer_states(out_dir=BUNDLED_STATE_DIR, *, k_values=range(2, 9
     ----------
     out_dir : path, optional
         Default :data:`BUNDLED_STATE_DIR`.
+    names : sequence of str, optional
+        Only these bundled models (``["unet"]``), after one was retrained. Default all.
     k_values : iterable of int, optional
         The k of the app's slider (2..8), each plain and canonical.
     n_clusters, random_state : int, optional
@@ -211,7 +213,7 @@ def precompute_explorer_states(out_dir=BUNDLED_STATE_DIR, *, k_values=range(2, 9
     list of Path
     """
     written = []
-    for name in bundled_names():
+    for name in bundled_names() if names is None else names:
         state = ExplorerState.compute(xc.load_kernel_set(f"bundled-{name}"), label=name, n_clusters=n_clusters,
                                       random_state=random_state)
         for index in range(state.kernels.n_layers):
