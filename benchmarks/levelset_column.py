@@ -7,6 +7,7 @@ that the backends agree on every slice's Dice, and prints the times and their ra
 
     python benchmarks/levelset_column.py --threads 1            # fold 0, ~3 minutes
     python benchmarks/levelset_column.py --folds 0 1 2 3 4
+    python benchmarks/levelset_column.py --threads 1 --backends auto sparse --json benchmarks/results/levelset_column_sparse.json
 
 Writes benchmarks/results/levelset_column.json.
 """
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, nargs="+", default=[0])
     parser.add_argument("--backends", nargs="+", default=["fused", "auto"])
     parser.add_argument("--threads", type=int, default=2, help="threads of torch and numba (default 2)")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write (default benchmarks/results/levelset_column.json)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     preset = get_preset("quick")
@@ -56,7 +58,7 @@ def main() -> None:
         results = {b: column(train, test, b) for b in args.backends}
         first = results[args.backends[0]]
         row = {"fold": fold, "test_slices": len(test.images), "seconds": {b: round(r[0], 2) for b, r in results.items()},
-               "params": first[2],
+               "params": first[2], "mean_dice": {b: round(float(r[1].mean()), 4) for b, r in results.items()},
                "max_dice_difference": max(float(np.abs(r[1] - first[1]).max()) for r in results.values()),
                "same_settings": all(r[2] == first[2] for r in results.values())}
         rows.append(row)
@@ -65,10 +67,10 @@ def main() -> None:
     total = {b: sum(r["seconds"][b] for r in rows) for b in args.backends}
     base = args.backends[0]
     print("\n" + "\n".join(f"{b}: {t:.1f} s ({total[base] / t:.2f}x {base})" for b, t in total.items()))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"meta": {"threads": args.threads, "preset": "quick", "data": "phantom"},
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"meta": {"threads": args.threads, "preset": "quick", "data": "phantom"},
                                    "rows": rows, "total_seconds": total}, indent=2))
-    print(f"wrote {RESULTS}")
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":
