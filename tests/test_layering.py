@@ -81,6 +81,51 @@ def upward_imports(package: Path = PACKAGE) -> list[str]:
     return bad
 
 
+def _sibling_imports(path: Path) -> set[str]:
+    """Modules of ``path``'s own package that it imports with ``from .x import``, at any depth of the file."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:  # "from . import x"
+                found.update(alias.name for alias in node.names)
+    return found
+
+
+def import_circles(package: Path = PACKAGE) -> list[str]:
+    """Every circle of imports between the modules of one package, as ``pkg/a.py -> pkg/b.py -> pkg/a.py``."""
+    circles = []
+    for folder in sorted({p.parent for p in package.rglob("*.py")}):
+        modules = {p.stem: p for p in folder.glob("*.py") if p.name != "__init__.py"}
+        graph = {name: sorted(_sibling_imports(path) & set(modules) - {name}) for name, path in modules.items()}
+
+        def walk(name, trail):
+            for nxt in graph[name]:
+                if nxt == trail[0]:
+                    circles.append(" -> ".join(str((folder / f"{m}.py").relative_to(package.parent)) for m in trail + [nxt]))
+                elif nxt not in trail and nxt > trail[0]:  # each circle once, from its smallest module
+                    walk(nxt, trail + [nxt])
+
+        for start in sorted(graph):
+            walk(start, [start])
+    return circles
+
+
+def test_no_modules_of_a_package_import_each_other_in_a_circle():
+    assert import_circles() == []
+
+
+def test_a_circle_inside_a_package_is_caught(tmp_path):
+    fake = tmp_path / "lsn_explorer" / "experiments"
+    fake.mkdir(parents=True)
+    (fake / "table2.py").write_text("from .real_ct import part\n")
+    (fake / "real_ct.py").write_text("def write():\n    from .table2 import format_table\n")
+    (fake / "paper.py").write_text("from .table2 import x\n")
+    assert import_circles(tmp_path / "lsn_explorer") == [
+        "lsn_explorer/experiments/real_ct.py -> lsn_explorer/experiments/table2.py -> lsn_explorer/experiments/real_ct.py"]
+
+
 def test_every_unit_has_a_layer():
     units = {_unit(p, PACKAGE) for p in PACKAGE.rglob("*.py") if not (p.name == "__init__.py" and p.parent == PACKAGE)}
     assert units <= set(LAYER), f"give these a layer in tests/test_layering.py: {sorted(units - set(LAYER))}"

@@ -10,7 +10,8 @@ from lsn_explorer.levelset.backends import BACKENDS, StepProblem, choose_backend
 from lsn_explorer.levelset.band import BandStep
 from lsn_explorer.levelset.edges import edge_function
 from lsn_explorer.levelset.initial import authors_disc, bubbles, random_uniform, signed_distance
-from lsn_explorer.levelset.solver import evolve, reinitialise, store_evolution_in
+from lsn_explorer.levelset.initial import reinitialise
+from lsn_explorer.levelset.solver import evolve, store_evolution_in
 from lsn_explorer.levelset.operators import central_gradient
 from lsn_explorer.levelset.speeds import RateFields
 from lsn_explorer.levelset.step import cfl_time_step, gac_step

@@ -29,6 +29,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "PAPER_TABLE2": "paper",
     "TABLE2_COLUMNS": "paper",
     "Table2Result": "table2",
-    "format_table": "table2",
+    "format_table": "tables",
     "run_table2": "table2",
 })

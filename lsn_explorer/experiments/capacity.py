@@ -117,7 +117,7 @@ def format_capacity(rows: Sequence[dict]) -> str:
     lines = ["| size | dataset | " + " | ".join(methods) + " |", "|" + "---|" * (len(methods) + 2)]
     for size in dict.fromkeys(r["size"] for r in rows):
         for dataset in dict.fromkeys(r["dataset"] for r in rows):
-            shown = [f"{c['dice_mean']:.3f} ± {c['dice_sd']:.3f}" for m in methods if (c := cells[size, dataset, m])]
+            shown = [f"{cells[size, dataset, m]['dice_mean']:.3f} ± {cells[size, dataset, m]['dice_sd']:.3f}" for m in methods]
             lines.append(f"| {size} | {dataset} | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from .._files import atomic_path, write_json, write_table_csv
 from .real_ct import real_ct_caption
-from .table2 import format_table, run_table2
+from .table2 import run_table2
+from .tables import format_table
 
 __all__ = ["run_table2_seeds", "table2_command"]
 

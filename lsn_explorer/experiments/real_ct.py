@@ -24,6 +24,7 @@ from ..metrics import mean_volume_dice
 from ..models.loading import load_model
 from .levelset_column import LevelSetParams, segment_slices
 from .methods import Method, method_inputs
+from .tables import format_table
 
 __all__ = ["real_ct_part", "real_ct_table", "write_real_ct", "real_ct_caption"]
 
@@ -79,8 +80,6 @@ def real_ct_table(per_fold: dict) -> dict:
 def write_real_ct(out: Path, table: dict, *, source: str, trained_on: str) -> None:
     """Write ``out/real_ct.md`` (captioned by :func:`real_ct_caption`) and ``out/real_ct.csv`` of a
     :func:`real_ct_table`."""
-    from .table2 import format_table
-
     write_table_csv(out / "real_ct.csv", table)
     with atomic_path(out / "real_ct.md") as tmp:
         tmp.write_text(real_ct_caption(trained_on, source) + "\n\n" + format_table(table, paper=None))

@@ -59,7 +59,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "BACKENDS": "backends",
     "EvolveResult": "solver",
     "evolve": "solver",
-    "reinitialise": "solver",
+    "reinitialise": "initial",
     "store_evolution_in": "solver",
     "FINITE_DIFFERENCE_STENCILS": "stencils",
     "REFERENCE_KERNELS": "stencils",

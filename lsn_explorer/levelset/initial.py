@@ -14,9 +14,10 @@ import torch
 from scipy import ndimage
 
 from ..errors import InputError
+from .operators import central_gradient, front_band
 
 __all__ = ["bubbles", "bubble_centers", "bubble_level_set", "signed_distance", "random_uniform", "authors_disc",
-           "border_contour"]
+           "border_contour", "reinitialise"]
 
 
 def _check_shape(shape: Sequence[int]) -> tuple[int, ...]:
@@ -280,3 +281,27 @@ def bubble_level_set(masks: torch.Tensor, **options) -> tuple[torch.Tensor, torc
             u0[i, 0] = bubbles((h, w), centers, radius=[radius for _, _, radius in found])
             seeded[i] = True
     return u0, seeded
+
+
+def reinitialise(u: torch.Tensor) -> torch.Tensor:
+    """Re-initialise ``u`` to a signed distance with the same zero level.
+
+    Far from the front the result is the exact Euclidean signed distance of
+    the mask ``u > 0`` (computed on the CPU with SciPy, see
+    :func:`~lsn_explorer.levelset.initial.signed_distance`). On the front band
+    (:func:`front_band`) it is the sub-pixel estimate ``u / |∇u|``, so the
+    zero level does not snap to pixel edges.
+
+    Parameters
+    ----------
+    u : (N, 1, H, W) Tensor
+
+    Returns
+    -------
+    u : (N, 1, H, W) Tensor, same dtype and device (no gradient)
+    """
+    with torch.no_grad():
+        sd = signed_distance(u > 0).to(dtype=u.dtype, device=u.device)
+        ux, uy = central_gradient(u)
+        local = u / torch.sqrt(ux**2 + uy**2).clamp_min(1e-3)
+        return torch.where(front_band(u), local.clamp(-1.0, 1.0), sd)

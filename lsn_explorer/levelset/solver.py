@@ -15,12 +15,12 @@ import torch
 
 from ..errors import InputError
 from .backends import BACKENDS, StepProblem, choose_backend, chunk_size
-from .initial import signed_distance
+from .initial import reinitialise
 from .operators import central_gradient, front_band
 from .speeds import Field, as_field, edge_field
 from .step import _check_step_inputs, cfl_time_step, check_time_step
 
-__all__ = ["BACKENDS", "evolve", "EvolveResult", "store_evolution_in", "front_band", "reinitialise"]
+__all__ = ["BACKENDS", "evolve", "EvolveResult", "store_evolution_in", "front_band"]
 
 
 @dataclass(frozen=True)
@@ -273,30 +273,6 @@ def _run(stepper, u0, *, num_iter, max_rms_change, reinit_every, clamp, iter_cal
         if max_rms_change is not None and not bool(active.any()):
             break
     return u, steps, rms, active
-
-
-def reinitialise(u: torch.Tensor) -> torch.Tensor:
-    """Re-initialise ``u`` to a signed distance with the same zero level.
-
-    Far from the front the result is the exact Euclidean signed distance of
-    the mask ``u > 0`` (computed on the CPU with SciPy, see
-    :func:`~lsn_explorer.levelset.initial.signed_distance`). On the front band
-    (:func:`front_band`) it is the sub-pixel estimate ``u / |∇u|``, so the
-    zero level does not snap to pixel edges.
-
-    Parameters
-    ----------
-    u : (N, 1, H, W) Tensor
-
-    Returns
-    -------
-    u : (N, 1, H, W) Tensor, same dtype and device (no gradient)
-    """
-    with torch.no_grad():
-        sd = signed_distance(u > 0).to(dtype=u.dtype, device=u.device)
-        ux, uy = central_gradient(u)
-        local = u / torch.sqrt(ux**2 + uy**2).clamp_min(1e-3)
-        return torch.where(front_band(u), local.clamp(-1.0, 1.0), sd)
 
 
 def store_evolution_in(frames: list) -> Callable[[torch.Tensor], None]:

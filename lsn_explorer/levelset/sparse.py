@@ -12,7 +12,7 @@ a list of the pixels of its narrow band, ``|u| < width``, and only those are tou
 
 So a step costs time in proportion to the front's length, whatever the image's area, and
 the cost does not grow with the length of the run. The level set starts as the signed
-distance of ``u0`` (:func:`~lsn_explorer.levelset.solver.reinitialise`, once). Its zero level
+distance of ``u0`` (:func:`~lsn_explorer.levelset.initial.reinitialise`, once). Its zero level
 follows the dense solver's closely but not to rounding: the dense solver never resets u to
 a distance; ``tests/test_sparse_field.py`` measures how closely.
 """
@@ -24,6 +24,7 @@ import torch
 
 from ..errors import InputError
 from .band import _torch_threads
+from .initial import reinitialise
 
 __all__ = ["SparseField", "DEFAULT_WIDTH"]
 
@@ -123,7 +124,5 @@ class SparseField:
         return u_next, (rms if self.rms else None)
 
     def _start(self, u: torch.Tensor, band_of) -> None:
-        from .solver import reinitialise
-
         self.u[...] = reinitialise(u.detach()).clamp(-self.width, self.width).reshape(self.shape).numpy()
         band_of(self.u, self.width, self.rows, self.cols, self.counts)
