@@ -139,7 +139,7 @@ else
     DATA_ARGS=(--volumes 20 --size 512 --slices 48)
     TEST_K="test_devices or cuda or gpu"
     TRAIN_SPEED_ARGS=(--sizes 128 256)
-    LEVELSET_ARGS=(--sizes 512 --threads 8)
+    LEVELSET_ARGS=(--sizes 512 --threads 8 --backends auto auto_clamp fused compiled reference)
     PRESET=paper; EPOCHS=2; NETWORKS="${NETWORKS:-unet lsn lsn-g speed-map-lsn}"
 fi
 read -r -a NETWORK_LIST <<<"$NETWORKS"
