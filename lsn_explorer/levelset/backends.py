@@ -16,8 +16,8 @@ name               what it runs                                                g
 =================  ==========================================================  =========  ========
 
 All take speeds as numbers, per-image values or per-pixel maps
-(:mod:`~lsn_explorer.levelset.speeds`), and all give the reference's numbers
-(tested to 1e-5). ``"auto"`` takes the reference when gradients, the central
+(:mod:`~lsn_explorer.levelset.speeds`), and all but ``sparse`` give the reference's
+numbers (tested to 1e-5). ``"auto"`` takes the reference when gradients, the central
 scheme or learned stencils need it; otherwise, on the CPU when numba imports,
 ``sparse`` for a clamped level set (its work follows the front) and ``band`` for an
 unclamped one (every pixel moves: its dense loop is the faster), and ``fused`` on a GPU.
@@ -111,6 +111,9 @@ class Backend:
         ``available() -> bool``: whether this process can run it.
     wants_clamp : bool
         ``"auto"`` picks it only for a clamped level set.
+    exact : bool
+        Gives the reference's numbers (to 1e-5); False: its front follows the reference's
+        closely (the sparse field resets u to a distance).
     """
 
     name: str
@@ -121,6 +124,7 @@ class Backend:
     dtypes: tuple[torch.dtype, ...] | None = None
     available: Callable[[], bool] = lambda: True
     wants_clamp: bool = False
+    exact: bool = True
 
 
 def _reference(problem: StepProblem):
@@ -186,7 +190,7 @@ BACKENDS: dict[str, Backend] = {
         Backend("band", _band, gradients=False, gpu=False, working_set=6, dtypes=(torch.float32, torch.float64),
                 available=_band_available),
         Backend("sparse", _sparse, gradients=False, gpu=False, working_set=10, dtypes=(torch.float32, torch.float64),
-                available=_band_available, wants_clamp=True),
+                available=_band_available, wants_clamp=True, exact=False),
     )
 }
 
