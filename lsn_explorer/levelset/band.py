@@ -72,8 +72,7 @@ class BandStep:
         self.tile, self.rms = int(tile), bool(rms)
         self.clamp = math.inf if clamp is None else float(clamp)
         self.shape = (n, h, w)
-        maps = fields.maps(like)
-        self.fields = [f.cpu().numpy()[:, 0] for f in (maps.speed, maps.vx, maps.vy, maps.curvature)]
+        self.fields = field_arrays(fields, like)
         self._kernel = _band_step()
         tiles = (n, -(-h // self.tile), -(-w // self.tile))
         self.active = np.ones(tiles, dtype=np.bool_)
@@ -115,6 +114,12 @@ class BandStep:
         self.buffers = [dst, src]
         self.current = torch.from_numpy(dst).view(self.shape[0], 1, *self.shape[1:])
         return self.current, (torch.from_numpy(rms).to(u.dtype) if self.rms else None)
+
+
+def field_arrays(fields, like: torch.Tensor) -> list[np.ndarray]:
+    """``dt·F, dt·vx, dt·vy, dt·B`` of ``fields`` at the size of ``like``, as (N, H, W) arrays for the numba loops."""
+    maps = fields.maps(like)
+    return [f.cpu().numpy()[:, 0] for f in (maps.speed, maps.vx, maps.vy, maps.curvature)]
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from .band import _torch_threads
+from .band import _torch_threads, field_arrays
 from .initial import reinitialise
 
 __all__ = ["SparseField", "DEFAULT_WIDTH"]
@@ -69,8 +69,7 @@ class SparseField:
             raise InputError(f"clamp={width!r} is too narrow for the sparse field: its band needs a half-width of at least 2 pixels")
         self.rms = bool(rms)
         self.shape = (n, h, w)
-        maps = fields.maps(like)
-        self.fields = [f.cpu().numpy()[:, 0] for f in (maps.speed, maps.vx, maps.vy, maps.curvature)]
+        self.fields = field_arrays(fields, like)
         self.rows, self.cols, self.next_rows, self.next_cols = (np.empty((n, h * w), np.int32) for _ in range(4))
         self.stamp = np.zeros((n, h * w), np.int32)
         self.counts = np.zeros(n, np.int64)
