@@ -34,6 +34,21 @@ def test_parameters_stay_under_the_unet():
     assert len(net.named_kernel_layers()) == 18
 
 
+def test_batch_norm_normalises_the_encoder_decoder_and_survives_a_checkpoint(tmp_path):
+    from lsn_explorer.models.loading import save_checkpoint
+
+    net = SpeedMapLSN(features=3, batch_norm=True)
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == 18 and not any(isinstance(m, torch.nn.BatchNorm2d) for m in SpeedMapLSN(features=3).modules())
+    net.train()
+    net(torch.randn(4, 1, 32, 32) * 5 + 3)  # batch statistics move the running ones
+    assert float(norms[0].running_mean) != 0.0
+    save_checkpoint(tmp_path / "bn.pt", net)
+    loaded = load_model(tmp_path / "bn.pt").eval()
+    image = torch.randn(2, 1, 32, 32)
+    torch.testing.assert_close(loaded(image), net.eval()(image))
+
+
 def test_every_layer_is_one_upwind_step_of_eq_1():
     torch.manual_seed(0)
     net = SpeedMapLSN(coarse_factor=2, coarse_steps=3, fine_steps=3).double()

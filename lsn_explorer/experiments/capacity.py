@@ -18,6 +18,12 @@ encoder–decoders with two output maps had barely started to learn after 12 epo
 (120 steps; the no-PDE ablation scored 0.34 on fold 0 where it scores 0.88 with 8),
 so the small end of the study measured the training budget, not the networks.
 
+Every encoder–decoder also has batch norm before each 3x3 convolution. Without it,
+a 3-filter network with Glorot weights and ReLUs can start with a whole level of
+dead units: on fold 1 with seed 2 the UNet's validation Dice fell to 0 and the
+no-PDE ablation's stayed near 0 for 11 of 12 epochs (0.000 and 0.063 held out);
+with batch norm the same runs score 0.826 and 0.869.
+
 A seed's Dice is the mean over the folds of the held-out volumes' Dice (Table 2's
 "Avg" row); mean and sample sd are taken over the seeds.
 """
@@ -38,8 +44,9 @@ from .table2 import run_table2
 __all__ = ["CAPACITY_SIZES", "CAPACITY_METHODS", "run_capacity", "capacity_command", "format_capacity"]
 
 #: Name → constructor arguments of the encoder–decoder (UNet and speed maps alike): about 5k, 25k and 116k parameters.
-CAPACITY_SIZES = {"5k": {"features": 3, "depth": 4}, "25k": {"features": 7, "depth": 4},
-                  "116k": {"features": 15, "depth": 4}}
+CAPACITY_SIZES = {"5k": {"features": 3, "depth": 4, "batch_norm": True},
+                  "25k": {"features": 7, "depth": 4, "batch_norm": True},
+                  "116k": {"features": 15, "depth": 4, "batch_norm": True}}
 #: Name in ``summary.csv`` → (Table 2 method key, its Table 2 column).
 CAPACITY_METHODS = {"speed-map-lsn": ("speed-map", "speedmap"), "no-pde": ("no-pde", "nopde"), "unet": ("unet", "unet")}
 _FIELDS = ["method", "params", "dataset", "dice_mean", "dice_sd", "seeds", "folds"]

@@ -89,9 +89,9 @@ _MIN_RATE = 1e-6
 class SpeedMaps(nn.Module):
     """The encoder–decoder: ``(N, 1, H, W)`` image → ``(N, 2, H, W)`` logits of α and g (a 2-output UNet)."""
 
-    def __init__(self, features: int = 15, depth: int = 4):
+    def __init__(self, features: int = 15, depth: int = 4, batch_norm: bool = False):
         super().__init__()
-        self.net = UNet(out_channels=2, features=features, depth=depth)
+        self.net = UNet(out_channels=2, features=features, depth=depth, batch_norm=batch_norm)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.net(image)
@@ -107,6 +107,9 @@ class SpeedMapLSN(nn.Module):
         parameters, under the UNet's 131,938).
     depth : int, optional
         Pooling steps of the encoder–decoder. Default 4.
+    batch_norm : bool, optional
+        Batch norm before every 3x3 convolution of the encoder–decoder (the UNet's
+        option of the same name). Default False.
     coarse_factor : int, optional
         The coarse grid is this many times smaller. Default 4.
     coarse_steps, fine_steps : int, optional
@@ -164,6 +167,7 @@ class SpeedMapLSN(nn.Module):
         *,
         features: int = 15,
         depth: int = 4,
+        batch_norm: bool = False,
         coarse_factor: int = 4,
         coarse_steps: int = 40,
         fine_steps: int = 12,
@@ -191,14 +195,14 @@ class SpeedMapLSN(nn.Module):
         if coarse_alpha not in ("min", "mean"):
             raise InputError(f"coarse_alpha={coarse_alpha!r} is not one of ['min', 'mean']")
         self.config = dict(
-            features=int(features), depth=int(depth), coarse_factor=int(coarse_factor),
+            features=int(features), depth=int(depth), batch_norm=bool(batch_norm), coarse_factor=int(coarse_factor),
             coarse_steps=int(coarse_steps), fine_steps=int(fine_steps), coarse_alpha=coarse_alpha, beta=float(beta),
             cfl=float(cfl),
             band=float(band), margin=float(margin), eps_start=float(eps_start), eps_end=float(eps_end),
             front_weight=float(front_weight), pde=bool(pde), image_edges=bool(image_edges),
             edge_advection=float(edge_advection),
         )
-        self.maps = SpeedMaps(features=features, depth=depth)
+        self.maps = SpeedMaps(features=features, depth=depth, batch_norm=batch_norm)
 
     # ------------------------------------------------------------------ the two halves
 
