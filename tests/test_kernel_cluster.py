@@ -19,6 +19,7 @@ from lsn_explorer.kernels import (
     k_scan,
     kernels_from_arrays,
 )
+from lsn_explorer.kernels.cluster import davies_bouldin, silhouette
 from lsn_explorer.levelset.stencils import REFERENCE_KERNELS, SOBEL_X
 
 
@@ -125,14 +126,52 @@ def test_same_seed_gives_identical_clusters_and_coordinates_in_a_new_process():
     assert np.array_equal(np.array(runs[0]["coords"]), PCA2().fit(ks.kernels).transform(ks.kernels))
 
 
-def test_scores_agree_with_scikit_learn():
-    from sklearn.metrics import davies_bouldin_score, silhouette_score
+def _two_tight_clusters(seed=8, n=20):
+    rng = np.random.default_rng(seed)
+    X = np.r_[rng.normal(size=(n, 9)) * 0.01, 1.0 + rng.normal(size=(n, 9)) * 0.01]
+    return X, np.repeat([0, 1], n)
 
-    from lsn_explorer.kernels.cluster import davies_bouldin, silhouette
 
-    rng = np.random.default_rng(8)
-    X = rng.normal(size=(120, 9))
-    labels = rng.integers(0, 4, size=120)
-    labels[0] = 4  # a singleton cluster scores 0
-    assert silhouette(X, labels) == pytest.approx(silhouette_score(X, labels), abs=1e-12)
-    assert davies_bouldin(X, labels) == pytest.approx(davies_bouldin_score(X, labels), rel=1e-6)
+def test_well_separated_clusters_score_near_one_and_a_low_davies_bouldin():
+    X, labels = _two_tight_clusters()
+    assert silhouette(X, labels) > 0.95
+    assert 0.0 <= davies_bouldin(X, labels) < 0.05
+
+
+def test_a_planted_mislabel_lowers_the_silhouette_and_raises_davies_bouldin():
+    X, labels = _two_tight_clusters()
+    wrong = labels.copy()
+    wrong[0] = 1  # a point of the first cluster filed under the second
+    assert silhouette(X, wrong) < silhouette(X, labels) - 0.05
+    assert davies_bouldin(X, wrong) > davies_bouldin(X, labels) + 0.05
+
+
+def test_a_kernel_alone_in_its_cluster_scores_zero():
+    X, labels = _two_tight_clusters()
+    X, labels = np.r_[X, np.full((1, 9), 5.0)], np.r_[labels, 2]
+    with_lone = silhouette(X, labels)
+    assert with_lone == pytest.approx(silhouette(X[:-1], labels[:-1]) * 40 / 41, abs=0.01)
+
+
+def test_scores_need_two_clusters_and_fewer_clusters_than_kernels():
+    X = np.random.default_rng(3).normal(size=(5, 9))
+    assert np.isnan(silhouette(X, np.zeros(5))) and np.isnan(davies_bouldin(X, np.zeros(5)))
+    assert np.isnan(silhouette(X, np.arange(5)))
+    assert davies_bouldin(X, np.arange(5)) == 0.0  # every kernel alone: no spread
+    assert np.isfinite(silhouette(X, [0, 0, 1, 1, 2]))
+
+
+def test_the_silhouette_subsample_is_fixed_by_the_seed():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(300, 9)) + np.repeat(np.eye(9)[:3] * 3, 100, axis=0)
+    scores = [KernelAtlas(3, random_state=seed, silhouette_sample=60).fit(X).silhouette_ for seed in (0, 0, 1)]
+    assert scores[0] == scores[1]
+    assert scores[0] != scores[2]
+    full = KernelAtlas(3, random_state=0, silhouette_sample=300).fit(X)
+    assert full.silhouette_ == pytest.approx(silhouette(X, full.labels_))
+    assert abs(scores[0] - full.silhouette_) < 0.1  # a subsample estimates the full score
+
+
+def test_importing_the_kernel_modules_does_not_load_scikit_learn():
+    code = "import sys, lsn_explorer.kernels.cluster, lsn_explorer.kernels.project; print('sklearn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

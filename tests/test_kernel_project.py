@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.decomposition import PCA
 
+from lsn_explorer.errors import InputError
 from lsn_explorer.kernels import PCA2, layer_pca, umap_embedding
 from lsn_explorer.kernels import kernels_from_arrays
 from lsn_explorer.levelset.stencils import REFERENCE_KERNELS
@@ -16,14 +16,39 @@ def _kernels(seed=0, n=200):
     return rng.normal(size=(n, 9)) * np.linspace(2.0, 0.2, 9) + 0.3
 
 
-def test_pca_matches_sklearn_up_to_sign_and_is_sign_deterministic():
+def test_pca_finds_the_planted_axes_largest_variance_first():
+    rng = np.random.default_rng(2)
+    u, v = np.eye(9)[4], (np.eye(9)[4] - 1.0) / np.sqrt(8.0)  # the centre tap; minus the mean of the ring
+    X = 5.0 * rng.normal(size=(300, 1)) * u + 2.0 * rng.normal(size=(300, 1)) * v + 0.01 * rng.normal(size=(300, 9))
+    pca = PCA2().fit(X)
+    np.testing.assert_allclose(pca.components_, [u, -v], atol=1e-2)  # each axis's largest entry positive
+    ev = pca.explained_variance_ratio_
+    assert ev[0] > ev[1] > 0 and ev.sum() == pytest.approx(1.0, abs=1e-3)
+    np.testing.assert_allclose(pca.components_ @ pca.components_.T, np.eye(2), atol=1e-12)
+
+
+def test_pca_signs_do_not_depend_on_row_order_or_the_sign_of_the_data():
     X = _kernels()
-    ours = PCA2().fit(X)
-    ref = PCA(2).fit(X)
-    np.testing.assert_allclose(np.abs(ours.components_), np.abs(ref.components_), atol=1e-10)
-    np.testing.assert_allclose(ours.explained_variance_ratio_, ref.explained_variance_ratio_, rtol=1e-10)
-    flipped = PCA2().fit(X[::-1])
-    np.testing.assert_allclose(flipped.components_, ours.components_, atol=1e-12)
+    pca = PCA2(4).fit(X)
+    for other in (X[::-1], -X, 3.0 * X + 1.0):
+        np.testing.assert_allclose(PCA2(4).fit(other).components_, pca.components_, atol=1e-12)
+    rows = np.arange(4)
+    assert (pca.components_[rows, np.abs(pca.components_).argmax(axis=1)] > 0).all()
+
+
+def test_pca_of_equal_kernels_explains_no_variance():
+    pca = PCA2().fit(np.ones((6, 3, 3)))
+    np.testing.assert_array_equal(pca.explained_variance_ratio_, [0.0, 0.0])
+    np.testing.assert_array_equal(pca.transform(np.ones(9)), [[0.0, 0.0]])
+
+
+@pytest.mark.parametrize(
+    "n_components, n_kernels, message",
+    [(0, 10, "n_components=0"), (10, 20, "n_components=10"), (2, 1, "at least 2 kernels; got 1"), (4, 3, "at least 4 kernels")],
+)
+def test_pca_input_errors(n_components, n_kernels, message):
+    with pytest.raises(InputError, match=message):
+        PCA2(n_components).fit(np.zeros((n_kernels, 9)))
 
 
 def test_references_and_data_share_one_centring():
@@ -74,8 +99,6 @@ def test_umap_is_seeded_and_cached_on_disk(tmp_path, monkeypatch):
 
 
 def test_umap_needs_a_few_points():
-    from lsn_explorer.errors import InputError
-
     with pytest.raises(InputError, match="at least 4"):
         umap_embedding(np.zeros((2, 9)), cache=False)
 

@@ -8,7 +8,8 @@ optionally the 8 rotations/reflections).
 
 Scores: ``inertia`` (sum of squared distances to the centres), ``silhouette``
 (in [-1, 1], higher = better separated; on a seeded subsample of at most
-``silhouette_sample`` kernels, default 1000) and ``davies_bouldin`` (>= 0, lower = better).
+``silhouette_sample`` kernels, default 1000) and ``davies_bouldin`` (>= 0, lower = better),
+the last two from ``sklearn.metrics``.
 k-means runs on one thread: on a small shared machine that is many times
 faster than scikit-learn's threaded default, and the result does not depend
 on the thread count.
@@ -137,49 +138,52 @@ def _scores(X, labels, sample: int, seed: int) -> tuple[float, float]:
 
 
 def silhouette(X, labels) -> float:
-    """Mean silhouette coefficient (Euclidean), as ``sklearn.metrics.silhouette_score``.
+    """Mean silhouette coefficient (Euclidean) of ``sklearn.metrics.silhouette_score``.
 
-    Points alone in their cluster score 0; ``nan`` with fewer than 2 clusters.
+    Parameters
+    ----------
+    X : (n, d) array
+    labels : (n,) array
+        Cluster of each row.
+
+    Returns
+    -------
+    float
+        In [-1, 1], higher = better separated; a point alone in its cluster scores 0.
+        ``nan`` unless 2 <= number of clusters < n.
     """
     X = np.asarray(X, dtype=np.float64)
-    _, lab = np.unique(labels, return_inverse=True)
-    k = lab.max() + 1
-    if k < 2 or k >= len(X):
+    if not 2 <= len(np.unique(labels)) < len(X):
         return float("nan")
-    sq = (X * X).sum(axis=1)
-    D = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * X @ X.T, 0.0))
-    np.fill_diagonal(D, 0.0)
-    onehot = np.zeros((len(X), k))
-    onehot[np.arange(len(X)), lab] = 1.0
-    counts = onehot.sum(axis=0)
-    sums = D @ onehot  # (n, k): distance sums to every cluster
-    own = counts[lab]
-    a = sums[np.arange(len(X)), lab] / np.maximum(own - 1, 1)
-    mean_other = sums / counts
-    mean_other[np.arange(len(X)), lab] = np.inf
-    b = mean_other.min(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = (b - a) / np.maximum(a, b)
-    s = np.where(own > 1, np.nan_to_num(s), 0.0)
-    return float(s.mean())
+    from sklearn.metrics import silhouette_score  # scikit-learn loads on the first score, not with the atlas
+
+    return float(silhouette_score(X, labels))
 
 
 def davies_bouldin(X, labels) -> float:
-    """Davies–Bouldin index (lower = better separated), as ``sklearn.metrics.davies_bouldin_score``."""
+    """Davies–Bouldin index of ``sklearn.metrics.davies_bouldin_score``.
+
+    Parameters
+    ----------
+    X : (n, d) array
+    labels : (n,) array
+        Cluster of each row.
+
+    Returns
+    -------
+    float
+        >= 0, lower = better separated. ``nan`` with fewer than 2 clusters; 0 when every
+        row is a cluster of its own (no spread).
+    """
     X = np.asarray(X, dtype=np.float64)
-    _, lab = np.unique(labels, return_inverse=True)
-    k = lab.max() + 1
-    if k < 2:
+    n_labels = len(np.unique(labels))
+    if n_labels < 2:
         return float("nan")
-    centers = np.stack([X[lab == c].mean(axis=0) for c in range(k)])
-    spread = np.array([np.linalg.norm(X[lab == c] - centers[c], axis=1).mean() for c in range(k)])
-    dist = np.linalg.norm(centers[:, None] - centers[None], axis=2)
-    if np.allclose(spread, 0) or np.allclose(dist, 0):
+    if n_labels == len(X):
         return 0.0
-    dist[dist == 0] = np.inf  # coinciding centres add nothing (as scikit-learn)
-    ratio = (spread[:, None] + spread[None]) / dist
-    np.fill_diagonal(ratio, -np.inf)
-    return float(ratio.max(axis=1).mean())
+    from sklearn.metrics import davies_bouldin_score
+
+    return float(davies_bouldin_score(X, labels))
 
 
 def cluster_kernels(kernels, n_clusters: int = 3, **options) -> tuple[np.ndarray, np.ndarray]:

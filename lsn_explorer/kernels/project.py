@@ -34,12 +34,12 @@ def reference_matrix(stencils: Mapping[str, np.ndarray]) -> tuple[list[str], np.
 
 
 class PCA2:
-    """Principal axes of kernels, with a deterministic sign for each axis.
+    """``sklearn.decomposition.PCA`` of kernels, with a deterministic sign for each axis.
 
     Parameters
     ----------
     n_components : int, optional
-        Default 2.
+        Number of axes, 1..9. Default 2.
 
     Attributes
     ----------
@@ -48,6 +48,13 @@ class PCA2:
         Rows are the axes, largest variance first; each axis's largest-magnitude
         entry is positive (so two fits of the same data agree exactly).
     explained_variance_ratio_ : (n_components,) array
+        Zeros when all kernels are equal.
+
+    Notes
+    -----
+    The axes are the right singular vectors of the centred data (``svd_solver="full"``).
+    Axes beyond the rank of the centred data (K − 1 for K <= 9 kernels) carry no
+    variance and their direction is arbitrary.
 
     Examples
     --------
@@ -61,22 +68,27 @@ class PCA2:
         self.n_components = n_components
 
     def fit(self, kernels) -> PCA2:
-        """Fit the axes on ``kernels`` ((K, 9) array); returns ``self``."""
+        """Fit the axes on ``kernels`` ((K, 9) or (K, 3, 3) array); returns ``self``.
+
+        Raises
+        ------
+        InputError
+            If ``n_components`` is not in 1..9, or there are fewer than ``max(2, n_components)`` kernels.
+        """
         X = as_kernels(kernels)
-        if not 1 <= self.n_components <= 9:
-            raise InputError(f"n_components={self.n_components!r} must be in 1..9")
-        if len(X) < 2:
-            raise InputError(f"PCA needs at least 2 kernels; got {len(X)}")
-        self.mean_ = X.mean(axis=0)
-        # the 9x9 scatter matrix is cheaper than an SVD of the (K, 9) data
-        Xc = X - self.mean_
-        evals, evecs = np.linalg.eigh(Xc.T @ Xc)
-        order = np.argsort(evals)[::-1]
-        evals, V = np.clip(evals[order], 0.0, None), evecs[:, order].T
-        V *= np.sign(V[np.arange(9), np.abs(V).argmax(axis=1)])[:, None]
-        self.components_ = V[: self.n_components]
-        total = evals.sum()
-        self.explained_variance_ratio_ = evals[: self.n_components] / total if total > 0 else np.zeros(self.n_components)
+        n = self.n_components
+        if not 1 <= n <= 9:
+            raise InputError(f"n_components={n!r} must be in 1..9")
+        if len(X) < max(2, n):
+            raise InputError(f"PCA with n_components={n} needs at least {max(2, n)} kernels; got {len(X)}")
+        from sklearn.decomposition import PCA  # scikit-learn loads on the first fit, not with the app
+
+        with np.errstate(invalid="ignore"):  # 0 / 0 variance ratio when all kernels are equal
+            pca = PCA(n, svd_solver="full").fit(X)
+        V = pca.components_
+        self.mean_ = pca.mean_
+        self.components_ = V * np.sign(V[np.arange(n), np.abs(V).argmax(axis=1)])[:, None]
+        self.explained_variance_ratio_ = np.nan_to_num(pca.explained_variance_ratio_)
         return self
 
     def transform(self, kernels) -> np.ndarray:
@@ -84,6 +96,7 @@ class PCA2:
         return (as_kernels(kernels) - self.mean_) @ self.components_.T
 
     def fit_transform(self, kernels) -> np.ndarray:
+        """:meth:`fit`, then :meth:`transform` of the same kernels: ``(K, n_components)``."""
         return self.fit(kernels).transform(kernels)
 
 
