@@ -6,7 +6,7 @@ import pytest
 from scipy import ndimage
 
 from lsn_explorer.data.baseline import band_lcc_mask, threshold_baseline
-from lsn_explorer.data.phantom import default_phantom_dir, phantom_volume, write_phantom_dataset
+from lsn_explorer.data.phantom import FORMAT, default_phantom_dir, phantom_volume, write_phantom_dataset
 from lsn_explorer.errors import InputError
 from lsn_explorer.presets import get_preset
 
@@ -78,6 +78,24 @@ def test_different_seed_gives_different_volume():
     h0, _, _ = phantom_volume(0, seed=0, **SMALL)
     h1, _, _ = phantom_volume(0, seed=1, **SMALL)
     assert h0.shape != h1.shape or not np.array_equal(h0, h1)
+
+
+def test_the_draws_are_pinned_by_one_volume():
+    # any change to what is drawn, or in which order, moves these far; it needs a new FORMAT (a new cache folder).
+    # Float rounding differs between CPUs, so the HU may move by one and a boundary voxel may flip.
+    hu, label, _ = phantom_volume(3, seed=1, **SMALL)
+    assert FORMAT == 2
+    assert hu.dtype == np.int16 and label.dtype == np.uint8
+    assert float(hu.astype(np.float64).mean()) == pytest.approx(-479.868, abs=0.05)
+    assert float(hu.astype(np.float64).std()) == pytest.approx(480.860, abs=0.05)
+    samples = [-1024, -1024, -1024, -1024, -1024, -1024, -998, -997, -1000, -1024, -1024, -1024, -1024, -1024, -1024,
+               -390, -113, 36, -87, 90, 105, -206, -184, -161, -1001, -999, -999, -91, -53, 98, -54, -57, -67, 478, 481,
+               482, -1024, -1024, -1024, -819, -704, -427, -93, -79, 109, -839, -802, -726]
+    np.testing.assert_allclose(hu[::16, ::16, ::4].ravel(), samples, rtol=0, atol=1)
+    liver = [0, 0, 54, 170, 256, 435, 528, 547, 496, 318, 95, 0]
+    tumour = [0, 0, 0, 8, 14, 17, 7, 5, 0, 0, 0, 0]
+    np.testing.assert_allclose((label > 0).sum(axis=(0, 1)), liver, rtol=0, atol=2)
+    np.testing.assert_allclose((label == 2).sum(axis=(0, 1)), tumour, rtol=0, atol=2)
 
 
 def test_volume_does_not_depend_on_how_many_are_written(tmp_path):
