@@ -6,6 +6,7 @@ import torch
 from lsn_explorer.augment import Augmentation, augment
 from lsn_explorer.errors import InputError
 from lsn_explorer.train import fit
+from lsn_explorer.train.options import FitHooks
 
 NONE = Augmentation(scale=(1.0, 1.0), rotation=0.0, elastic=0.0, contrast=(1.0, 1.0), shift=0.0, blur=0.0, noise=0.0)
 
@@ -70,7 +71,7 @@ def test_training_with_augmentation_resumes_exactly(tmp_path):
     torch.manual_seed(0)
     whole = fit(UNet(depth=2, features=4), (images, masks), None, out=tmp_path / "whole", **opts)
     torch.manual_seed(0)
-    fit(UNet(depth=2, features=4), (images, masks), None, out=tmp_path / "part", stop_after=1, **opts)
+    fit(UNet(depth=2, features=4), (images, masks), None, out=tmp_path / "part", hooks=FitHooks(stop_after=1), **opts)
     resumed = fit(UNet(depth=2, features=4), (images, masks), None, out=tmp_path / "part", resume=True, **opts)
     assert (whole / "history.csv").read_text().splitlines()[1:] != []
     from lsn_explorer.models import load_model

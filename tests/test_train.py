@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import math
 
 import pytest
 import torch
 
+from lsn_explorer.augment import Augmentation
+from lsn_explorer.data import PreprocessSettings
 from lsn_explorer.errors import CheckpointError, InputError
-from lsn_explorer.models import UNet, load_model, save_checkpoint
-from lsn_explorer.train import HISTORY_FIELDS, evaluate, fit, resolve_device
+from lsn_explorer.models import UNet, load_checkpoint, load_model, save_checkpoint
+from lsn_explorer.train import HISTORY_FIELDS, evaluate, fit, predict, resolve_device
+from lsn_explorer.train.options import FitHooks, FitOptions
 
 
 def _toy_data(n=12, size=16, seed=0):
@@ -65,10 +70,15 @@ def test_fit_is_reproducible_and_seeded(tmp_path):
 
 def test_resume_reproduces_the_uninterrupted_history(tmp_path):
     full = _read_history(_fit(tmp_path / "full") / "history.csv")
-    _fit(tmp_path / "part", stop_after=1)
+    seen = []
+    _fit(tmp_path / "part", hooks=FitHooks(stop_after=1, on_epoch_end=seen.append))
     assert len(_read_history(tmp_path / "part" / "history.csv")) == 1
-    resumed = _read_history(_fit(tmp_path / "part", resume=True) / "history.csv")
+    assert [row["epoch"] for row in seen] == [1]
+    resumed = _read_history(_fit(tmp_path / "part", resume=True, hooks=FitHooks(on_epoch_end=seen.append))
+                            / "history.csv")
     assert len(resumed) == 3
+    assert [row["epoch"] for row in seen] == [1, 2, 3]
+    assert [row["train_loss"] for row in seen] == [row["train_loss"] for row in resumed]
     for r_full, r_res in zip(full, resumed):
         for key in ("train_loss", "train_dice", "valid_loss", "valid_dice", "valid_volume_dice"):
             assert r_res[key] == pytest.approx(r_full[key], abs=1e-6), key
@@ -102,7 +112,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path, capsy
     net = _InterruptedUNet(depth=2, features=4)
     with pytest.raises(KeyboardInterrupt):
         fit(net, (images, masks), (images[:4], masks[:4]), out=tmp_path / "run", epochs=3, batch_size=4,
-            device="cpu", progress=False, resume_hint="lsn-explorer train unet --out RUN --resume")
+            device="cpu", progress=False, hooks=FitHooks(resume_hint="lsn-explorer train unet --out RUN --resume"))
     err = capsys.readouterr().err
     assert "Resume with: lsn-explorer train unet --out RUN --resume" in err
     assert "holds epoch 1 of 3" in err
@@ -120,6 +130,119 @@ def test_fit_rejects_bad_arguments(tmp_path):
         fit(_tiny_unet(), (images[:, 0], masks[:, 0]), out=tmp_path, epochs=1)
     with pytest.raises(InputError, match="device"):
         resolve_device("tpu:9")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("epochs", 0), ("epochs", 2.5), ("epochs", True), ("batch_size", 0), ("batch_size", "16"),
+    ("lr", 0), ("lr", -1e-3), ("lr", math.nan), ("lr", "fast"), ("eps", -1e-7), ("eps", math.inf),
+    ("clip_grad_norm", 0.0), ("seed", -1), ("seed", 2**32), ("amp", "yes"), ("channels_last", 1),
+    ("augment", {"rotation": 15}),
+])
+def test_fit_options_name_the_bad_field(field, value):
+    with pytest.raises(InputError, match=rf"FitOptions: {field}="):
+        FitOptions(**{"epochs": 3, field: value})
+
+
+@pytest.mark.parametrize("field, value", [("on_epoch_end", 3), ("stop_after", 0), ("stop_after", 1.5),
+                                          ("resume_hint", ["lsn-explorer"])])
+def test_fit_hooks_name_the_bad_field(field, value):
+    with pytest.raises(InputError, match=rf"FitHooks: {field}="):
+        FitHooks(**{field: value})
+
+
+def test_fit_names_a_misplaced_or_missing_argument(tmp_path):
+    images, masks, _ = _toy_data(n=4)
+    with pytest.raises(InputError, match=r"unexpected keyword argument\(s\) \['lrate'\].*'lr'"):
+        fit(_tiny_unet(), (images, masks), out=tmp_path, epochs=1, lrate=1e-2)
+    with pytest.raises(InputError, match=r"hooks=FitHooks\(stop_after=\.\.\.\)"):
+        fit(_tiny_unet(), (images, masks), out=tmp_path, epochs=1, stop_after=1)
+    with pytest.raises(InputError, match="needs epochs"):
+        fit(_tiny_unet(), (images, masks), out=tmp_path, lr=1e-2)
+    with pytest.raises(InputError, match="options="):
+        fit(_tiny_unet(), (images, masks), out=tmp_path, options={"epochs": 1})
+    with pytest.raises(InputError, match="FitOptions: lr="):
+        fit(_tiny_unet(), (images, masks), out=tmp_path, options=FitOptions(epochs=1), lr=-1)
+    with pytest.raises(InputError, match="hooks="):
+        fit(_tiny_unet(), (images, masks), out=tmp_path, epochs=1, hooks={"stop_after": 1})
+    with pytest.raises(InputError, match="optimizer="):
+        fit(_tiny_unet(), (images, masks), out=tmp_path, epochs=1, optimizer="sgd")
+    with pytest.raises(InputError, match="returned list"):
+        fit(_tiny_unet(), (images, masks), out=tmp_path / "list", epochs=1, optimizer=list)
+
+
+def test_options_and_keywords_are_one_recipe(tmp_path):
+    images, masks, ids = _toy_data()
+    recipe = FitOptions(epochs=2, batch_size=4, lr=1.0, seed=3)
+    a = _read_history(_fit(tmp_path / "keywords", epochs=2) / "history.csv")
+    torch.manual_seed(0)
+    run = fit(_tiny_unet(), (images, masks), (images[:4], masks[:4], ids[:4]), out=tmp_path / "options",
+              options=recipe, lr=1e-2, device="cpu", progress=False)
+    b = _read_history(run / "history.csv")
+    assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
+    assert json.loads((tmp_path / "options" / "config.json").read_text())["optimizer"]["lr"] == 1e-2
+    assert recipe.lr == 1.0  # the keywords replace fields of a copy
+
+
+def test_the_default_optimizer_is_adam_with_the_recipes_lr_and_eps(tmp_path):
+    default = _fit(tmp_path / "default", epochs=2)
+    adam = _fit(tmp_path / "adam", epochs=2, optimizer=functools.partial(torch.optim.Adam, lr=1e-2, eps=1e-7))
+    w_default, w_adam = load_model(default / "last.pt").state_dict(), load_model(adam / "last.pt").state_dict()
+    assert all(torch.equal(w_default[k], w_adam[k]) for k in w_default)
+
+
+def test_a_custom_optimizer_factory_is_used(tmp_path):
+    made = []
+
+    def sgd(parameters):
+        made.append(torch.optim.SGD(parameters, lr=0.05, momentum=0.9))
+        return made[-1]
+
+    run = _fit(tmp_path / "sgd", epochs=2, optimizer=sgd)
+    assert len(made) == 1 and made[0].state  # built once, and it took the steps
+    config = json.loads((run / "config.json").read_text())
+    assert config["optimizer"]["name"] == "SGD" and config["optimizer"]["momentum"] == 0.9
+    assert [r["lr"] for r in _read_history(run / "history.csv")] == [0.05, 0.05]
+    assert load_checkpoint(run / "last.pt")["optimizer"]["param_groups"][0]["momentum"] == 0.9
+    adam = load_model(_fit(tmp_path / "adam", epochs=2) / "last.pt").state_dict()
+    sgd_weights = load_model(run / "last.pt").state_dict()
+    assert not all(torch.equal(adam[k], sgd_weights[k]) for k in adam)
+
+
+def test_fit_gives_the_model_its_preprocessing_once_it_trains(tmp_path):
+    images, masks, _ = _toy_data(n=8)
+    torch.manual_seed(0)
+    net = _tiny_unet()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises(InputError, match="does not exist"):
+        fit(net, (images, masks), out=tmp_path / "none", epochs=1, device="cpu", progress=False, resume=True)
+    with pytest.raises(InputError, match=r"preprocessing.size=32"):
+        fit(net, (images, masks), out=tmp_path / "size", epochs=1, device="cpu", progress=False,
+            preprocessing=PreprocessSettings(size=32))
+    assert net.preprocessing is None and all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    run = fit(net, (images, masks), out=tmp_path / "run", epochs=1, batch_size=4, device="cpu", progress=False)
+    assert net.preprocessing == PreprocessSettings(size=16) == load_model(run / "last.pt").preprocessing
+    larger = torch.nn.functional.interpolate(images[:2], size=(40, 40), mode="bilinear")
+    torch.testing.assert_close(predict(net, larger, device="cpu"),
+                               predict(load_model(run / "last.pt"), larger, device="cpu"), atol=0, rtol=0)
+
+
+def test_a_model_keeps_the_preprocessing_it_carries(tmp_path):
+    images, masks, _ = _toy_data(n=8)
+    net = _tiny_unet()
+    net.preprocessing = PreprocessSettings(window=(-200.0, 300.0), size=16)
+    run = fit(net, (images, masks), out=tmp_path / "run", epochs=1, batch_size=4, device="cpu", progress=False)
+    assert json.loads((run / "config.json").read_text())["preprocessing"]["window"] == [-200.0, 300.0]
+    assert load_model(run / "best.pt").preprocessing == net.preprocessing
+    net.preprocessing = PreprocessSettings(size=32)
+    with pytest.raises(InputError, match=r"model.preprocessing.size=32 .* slices are \(16, 16\)"):
+        fit(net, (images, masks), out=tmp_path / "other", epochs=1, device="cpu", progress=False)
+    assert net.preprocessing == PreprocessSettings(size=32)
+
+
+def test_augmentation_needs_one_channel_images(tmp_path):
+    images, masks, _ = _toy_data(n=4)
+    with pytest.raises(InputError, match="one-channel"):
+        fit(_tiny_unet(), (images.repeat(1, 2, 1, 1), masks), out=tmp_path, epochs=1, augment=Augmentation())
 
 
 def test_evaluate_reports_slice_and_volume_dice():

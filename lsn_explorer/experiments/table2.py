@@ -45,6 +45,7 @@ from ..models.registry import build_model, recipe_for
 from ..presets import get_preset
 from ..inference import predict
 from ..train import fit
+from ..train.options import FitOptions
 from .levelset_column import SEARCH_SLICES, SEARCH_SPACE, LevelSetParams, segment_slices, tune_levelset
 from .methods import COLUMN_TITLES, Method, method_inputs, parameter_counts, resolve_methods
 from .real_ct import real_ct_part, real_ct_table, write_real_ct
@@ -127,11 +128,12 @@ def _network_part(run_dir: Path, method: Method, stacks: dict, *, preset, seed: 
     if not _trained(run_dir, epochs):
         torch.manual_seed(seed)
         net = build_model(method.model, config)
+        options = FitOptions(epochs=epochs, batch_size=preset.batch_size, lr=recipe.lr,
+                             clip_grad_norm=recipe.clip_grad_norm, seed=seed)
         fit(
             net, (method_inputs(train, method.inputs), train.masks, train.dataids),
             (method_inputs(valid, method.inputs), valid.masks, valid.dataids),
-            out=run_dir, epochs=epochs, batch_size=preset.batch_size, lr=recipe.lr,
-            clip_grad_norm=recipe.clip_grad_norm, seed=seed, device=device, resume=(run_dir / "last.pt").is_file(), progress=progress,
+            out=run_dir, options=options, device=device, resume=(run_dir / "last.pt").is_file(), progress=progress,
             preprocessing=PreprocessSettings(size=preset.image_size),
             config={"trained_on": train.volume_ids(), "validated_on": valid.volume_ids()},
         )

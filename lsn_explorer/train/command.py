@@ -8,6 +8,7 @@ from ..augment import Augmentation
 from ..errors import InputError, MissingDataError
 from ..models.registry import build_model, recipe_for
 from .loop import fit
+from .options import FitHooks, FitOptions
 from .rng_state import seed_everything
 
 __all__ = ["load_fold", "train_command"]
@@ -104,8 +105,7 @@ def train_command(
         "preset": p.to_dict(),
         "fold": {"train": list(f.train), "valid": list(f.valid), "test": list(f.test)},
     }
-    return fit(
-        net, train, valid, out=out, epochs=n_epochs, batch_size=p.batch_size, lr=recipe.lr,
-        clip_grad_norm=recipe.clip_grad_norm, seed=seed, device=device, resume=resume, config=config,
-        resume_hint=hint, augment=Augmentation() if augment else None,
-    )
+    options = FitOptions(epochs=n_epochs, batch_size=p.batch_size, lr=recipe.lr, clip_grad_norm=recipe.clip_grad_norm,
+                         seed=seed, augment=Augmentation() if augment else None)
+    return fit(net, train, valid, out=out, options=options, hooks=FitHooks(resume_hint=hint), device=device,
+               resume=resume, config=config)

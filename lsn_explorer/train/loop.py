@@ -1,4 +1,9 @@
-"""The training loop: :func:`fit` trains any registered model and writes its run folder (see :mod:`lsn_explorer.train`)."""
+"""The training loop: :func:`fit` trains any registered model and writes its run folder (see :mod:`lsn_explorer.train`).
+
+What a run is told comes in two objects of :mod:`.options`: the recipe
+(:class:`~lsn_explorer.train.options.FitOptions`) and the hooks around the loop
+(:class:`~lsn_explorer.train.options.FitHooks`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +31,7 @@ from ..metrics import hard_dice, volume_dice
 from ..models.loading import load_checkpoint, save_checkpoint
 from ..models.registry import model_spec
 from .distributed import Dist, all_sum, barrier, dist_from_env, epoch_order
+from .options import FitHooks, FitOptions, fit_options
 from .rng_state import rng_state, seed_everything, set_rng_state
 
 __all__ = ["fit", "batch_loss", "HISTORY_FIELDS"]
@@ -114,15 +121,22 @@ def batch_loss(core: nn.Module, net, x: torch.Tensor, y: torch.Tensor, *, progre
     return dice_l2_loss(logits, y, reduction="none").mean(dim=1), logits
 
 
-def _preprocessing_of(train: SliceData, given):
-    """The model's preprocessing: as given, or the training slices' size with the default window."""
+def _preprocessing_of(core: nn.Module, train: SliceData, given):
+    """The run's preprocessing: as given, else the one the model carries, else the slices' size and default window."""
     from ..data.volume import PreprocessSettings
 
+    shape = tuple(train.images.shape[-2:])
     if given is not None:
-        if given.size != train.images.shape[-1]:
-            raise InputError(f"preprocessing.size={given.size} but the training slices are {tuple(train.images.shape[-2:])}")
+        if given.size != shape[-1]:
+            raise InputError(f"preprocessing.size={given.size} but the training slices are {shape}")
         return given
-    return PreprocessSettings(size=int(train.images.shape[-1]))
+    carried = getattr(core, "preprocessing", None)
+    if carried is None:
+        return PreprocessSettings(size=shape[-1])
+    if carried.size != shape[-1]:
+        raise InputError(f"model.preprocessing.size={carried.size} (what the model was trained on) but the training "
+                         f"slices are {shape}; pass preprocessing=PreprocessSettings(...) to train it at their size")
+    return carried
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -137,73 +151,62 @@ def fit(
     valid=None,
     *,
     out: str | os.PathLike,
-    epochs: int,
-    batch_size: int = 16,
-    lr: float = 1e-3,
-    eps: float = 1e-7,
-    clip_grad_norm: float | None = None,
-    seed: int = 0,
+    options: FitOptions | None = None,
+    optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
+    hooks: FitHooks | None = None,
     device: str | torch.device = "auto",
-    amp: bool | None = None,
-    channels_last: bool | None = None,
     resume: bool = False,
     progress: bool = True,
-    config: dict | None = None,
     preprocessing=None,
-    augment=None,
-    stop_after: int | None = None,
-    resume_hint: str | None = None,
+    config: dict | None = None,
+    **recipe,
 ) -> Path:
-    """Train ``model`` with Adam on the Dice-L2 loss; write a run folder.
+    """Train ``model`` in place on the Dice-L2 loss (Adam by default); write a run folder.
+
+    The recipe is a :class:`~lsn_explorer.train.options.FitOptions`, given whole as
+    ``options``, as keywords (``epochs=3, lr=1e-2``), or both (the keywords replace
+    its fields)::
+
+        fit(UNet(), train, valid, out="runs/unet", epochs=3, lr=1e-2, seed=0)
+        fit(UNet(), train, valid, out="runs/unet", options=FitOptions(epochs=3, lr=1e-2))
 
     Parameters
     ----------
     model : nn.Module
         A registered model (see :mod:`lsn_explorer.models.registry`): it
         returns logits, and its ``training_loss`` (if any) replaces the Dice-L2 loss.
+        It is trained in place, on ``device`` (see Notes for what else changes).
     train, valid : SliceData, SliceStack or (images, masks[, dataids])
         Training and validation slices, ``(N, 1, H, W)``; ``valid`` may be None.
     out : str or Path
         Run folder (created).
-    epochs : int
-        Total number of epochs (a resumed run continues up to this number).
-    batch_size : int, optional
-        Slices per step (per rank under DDP). Default 16.
-    lr : float, optional
-        Adam learning rate. Default 1e-3.
-    eps : float, optional
-        Adam epsilon. Default 1e-7 (the Keras default the authors trained with).
-    clip_grad_norm : float, optional
-        Rescale the gradients so that their global norm is at most this before
-        each step. Default None (no clipping).
-    seed : int, optional
-        Seeds python, numpy and torch, and the data order. Default 0.
+    options : FitOptions, optional
+        The recipe: epochs, batch_size, lr, eps, clip_grad_norm, seed, amp,
+        channels_last, augment. Default None (made from the keywords).
+    optimizer : callable, optional
+        ``optimizer(parameters) -> torch.optim.Optimizer``, e.g.
+        ``functools.partial(torch.optim.SGD, lr=0.1, momentum=0.9)``; it then
+        sets its own learning rate, and the recipe's ``lr`` and ``eps`` are unused.
+        Default None: ``torch.optim.Adam(parameters, lr=options.lr, eps=options.eps)``.
+    hooks : FitHooks, optional
+        A function called after every epoch, a stop after some epoch, the command
+        printed after Ctrl-C. Default None (none of them).
     device : str or torch.device, optional
         ``"auto"`` (cuda, then mps, then cpu) or a device. Default "auto".
-    amp : bool or None, optional
-        Mixed precision (bfloat16 autocast); None means on CUDA for models
-        that allow it (``model.amp_ok``; the LSN does not). Default None.
-    channels_last : bool or None, optional
-        ``channels_last`` memory format; None means on CUDA. Default None.
     resume : bool, optional
         Continue from ``out/last.pt``. Default False (an existing run folder
         with a ``last.pt`` is then refused).
     progress : bool, optional
         Show a tqdm progress bar (a widget in notebooks, text in a terminal). Default True.
+    preprocessing : PreprocessSettings, optional
+        How the training slices were made (in-plane size, HU window). Default: the
+        one ``model`` already carries (a loaded model being trained further), else
+        the data's own size with the default HU window.
     config : dict, optional
         Extra entries for ``config.json`` (data, fold, preset...).
-    preprocessing : PreprocessSettings, optional
-        How the training slices were made (in-plane size, HU window); stored on
-        the model and in its checkpoints. Default: the data's own size with
-        the default HU window.
-    augment : Augmentation, optional
-        Transform every training batch with :func:`lsn_explorer.augment.augment`
-        (one-channel inputs only), drawn from a generator seeded by ``seed`` and the
-        epoch, so a resumed run repeats. Default None (no augmentation).
-    stop_after : int, optional
-        Stop after this epoch as if interrupted (tests; the checkpoint is kept).
-    resume_hint : str, optional
-        The command printed after Ctrl-C to continue the run.
+    **recipe
+        Fields of :class:`~lsn_explorer.train.options.FitOptions`, replacing
+        those of ``options``; ``epochs`` is needed when ``options`` is None.
 
     Returns
     -------
@@ -213,94 +216,141 @@ def fit(
     Raises
     ------
     InputError
-        Bad arguments or data shapes; ``resume`` with a different model or
-        without a ``last.pt``; an existing run without ``resume``.
+        Bad arguments (named) or data shapes; ``preprocessing.size`` other than the
+        slices' size; ``resume`` with a different model or without a ``last.pt``;
+        an existing run without ``resume``.
     KeyboardInterrupt
         Re-raised after Ctrl-C, once the message on how to resume is printed;
         ``last.pt`` holds the last finished epoch.
+
+    Notes
+    -----
+    Like an estimator's ``fit``, this changes ``model``: once every argument is
+    checked, the model moves to ``device`` (and memory format), is trained, and
+    ``model.preprocessing`` is set to the run's preprocessing, the one its
+    checkpoints store. A model carries its preprocessing so that
+    :func:`~lsn_explorer.inference.predict` resamples inputs of any size to the size
+    it was trained at: the model in memory and one loaded from ``best.pt`` answer
+    the same. When an argument is refused, the model's weights and preprocessing
+    are left as they were. After the run the model is in train mode, or in eval
+    mode when ``valid`` was given.
     """
-    _check_fit_arguments(epochs, batch_size, lr)
+    options = fit_options(options, **recipe)
+    hooks = FitHooks() if hooks is None else hooks
+    if not isinstance(hooks, FitHooks):
+        raise InputError(f"hooks={hooks!r} must be a FitHooks or None")
+    if optimizer is not None and not callable(optimizer):
+        raise InputError(f"optimizer={optimizer!r} must be a callable: parameters -> torch.optim.Optimizer")
     train, valid = as_slice_data(train, "train"), as_slice_data(valid, "valid")
-    if augment is not None and train.images.shape[1] != 1:
+    if options.augment is not None and train.images.shape[1] != 1:
         raise InputError(f"augment needs one-channel images; train has {train.images.shape[1]} channels")
     out = Path(out)
+    if not resume and (out / "last.pt").exists():
+        raise InputError(f"{out} already holds a run (last.pt); pass resume=True to continue it or choose another out")
     d, dev = dist_from_env(resolve_device(device))
     core = getattr(model, "module", model)
-    precision = _Precision.choose(core, dev, amp=amp, channels_last=channels_last)
+    precision = _Precision.choose(core, dev, amp=options.amp, channels_last=options.channels_last)
     spec = model_spec(core)
-    core.preprocessing = _preprocessing_of(train, preprocessing)
-    run_config = {
-        "model": spec,
-        "optimizer": {"name": "Adam", "lr": lr, "eps": eps, "clip_grad_norm": clip_grad_norm},
-        "loss": (f"{type(core).__name__}.training_loss" if hasattr(core, "training_loss")
-                 else "dice_l2 (per slice, sigmoid of logits)"),
-        "epochs": int(epochs), "batch_size": int(batch_size), "seed": int(seed),
-        "device": str(dev), "amp": precision.amp, "channels_last": precision.channels_last, "world_size": d.world_size,
-        "train_slices": len(train), "valid_slices": len(valid) if valid is not None else 0,
-        "image_size": list(train.images.shape[-2:]),
-        "preprocessing": core.preprocessing.to_dict(),
-        "augmentation": augment.to_dict() if augment is not None else None,
-        "torch": torch.__version__,
-        # what the float summation order of CPU kernels depends on: the same seed gives the same
-        # weights only with the same thread count and instruction set
-        "threads": torch.get_num_threads(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        **(config or {}),
-    }
-    seed_everything(seed)
+    settings = _preprocessing_of(core, train, preprocessing)
+    seed_everything(options.seed)
     core.to(dev, memory_format=precision.memory_format)
-    opt = torch.optim.Adam(core.parameters(), lr=lr, eps=eps)
-    if resume:
-        done = _resume(out, core, opt, spec, dev)
-    elif (out / "last.pt").exists():
-        raise InputError(f"{out} already holds a run (last.pt); pass resume=True to continue it or choose another out")
-    else:
-        done = _Progress()
+    opt = _optimizer(optimizer, core, options)
+    done = _resume(out, core, opt, spec, dev) if resume else _Progress()
+    core.preprocessing = settings
     net = model
     if d.active and not isinstance(model, nn.parallel.DistributedDataParallel):
         net = nn.parallel.DistributedDataParallel(core, device_ids=[dev.index] if dev.type == "cuda" else None)
     if d.is_main:
         out.mkdir(parents=True, exist_ok=True)
+        run_config = _run_config(core, opt, options, default_optimizer=optimizer is None, precision=precision, d=d,
+                                 dev=dev, train=train, valid=valid, extra=config)
         write_json(out / "config.json", run_config, sort_keys=True)
-    # the data lives on the device once, as contiguous tensors
-    train = SliceData(train.images.to(dev).contiguous(memory_format=precision.memory_format), train.masks.to(dev))
-    if valid is not None:
-        valid = SliceData(valid.images.to(dev).contiguous(memory_format=precision.memory_format), valid.masks.to(dev),
-                          valid.dataids)
-    epoch = _Epoch(core, net, opt, precision, d, train, batch_size=batch_size, epochs=epochs, seed=seed,
-                   augment=augment, clip_grad_norm=clip_grad_norm, show=progress and d.is_main)
+    epoch = _Epoch(core, net, opt, precision, d, _on_device(train, dev, precision), options=options,
+                   show=progress and d.is_main)
+    _train_epochs(out, epoch, _on_device(valid, dev, precision), done, hooks)
+    return out
+
+
+def _optimizer(factory, core: nn.Module, options: FitOptions) -> torch.optim.Optimizer:
+    """``factory(parameters)``, or Adam with the recipe's ``lr`` and ``eps``."""
+    if factory is None:
+        return torch.optim.Adam(core.parameters(), lr=options.lr, eps=options.eps)
+    opt = factory(core.parameters())
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise InputError(f"optimizer(parameters) returned {type(opt).__name__}; expected a torch.optim.Optimizer")
+    return opt
+
+
+def _optimizer_entry(opt: torch.optim.Optimizer, options: FitOptions, default: bool) -> dict:
+    """The ``optimizer`` entry of ``config.json``: its name, settings and the gradient clipping."""
+    if default:
+        return {"name": "Adam", "lr": options.lr, "eps": options.eps, "clip_grad_norm": options.clip_grad_norm}
+    plain = (bool, int, float, str, type(None))
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in opt.defaults.items()
+                if isinstance(v, plain) or (isinstance(v, tuple) and all(isinstance(x, plain) for x in v))}
+    return {**settings, "name": type(opt).__name__, "clip_grad_norm": options.clip_grad_norm}
+
+
+def _run_config(core: nn.Module, opt: torch.optim.Optimizer, options: FitOptions, *, default_optimizer: bool,
+                precision: _Precision, d: Dist, dev: torch.device, train: SliceData, valid: SliceData | None,
+                extra: dict | None) -> dict:
+    """What ``config.json`` records: model, optimiser, recipe, device, data, preprocessing, versions."""
+    return {
+        "model": model_spec(core),
+        "optimizer": _optimizer_entry(opt, options, default_optimizer),
+        "loss": (f"{type(core).__name__}.training_loss" if hasattr(core, "training_loss")
+                 else "dice_l2 (per slice, sigmoid of logits)"),
+        "epochs": int(options.epochs), "batch_size": int(options.batch_size), "seed": int(options.seed),
+        "device": str(dev), "amp": precision.amp, "channels_last": precision.channels_last, "world_size": d.world_size,
+        "train_slices": len(train), "valid_slices": len(valid) if valid is not None else 0,
+        "image_size": list(train.images.shape[-2:]),
+        "preprocessing": core.preprocessing.to_dict(),
+        "augmentation": options.augment.to_dict() if options.augment is not None else None,
+        "torch": torch.__version__,
+        # what the float summation order of CPU kernels depends on: the same seed gives the same
+        # weights only with the same thread count and instruction set
+        "threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        **(extra or {}),
+    }
+
+
+def _on_device(data: SliceData | None, dev: torch.device, precision: _Precision) -> SliceData | None:
+    """The slices on the device once, as contiguous tensors in the run's memory format."""
+    if data is None:
+        return None
+    images = data.images.to(dev).contiguous(memory_format=precision.memory_format)
+    return SliceData(images, data.masks.to(dev), data.dataids)
+
+
+def _train_epochs(out: Path, epoch: _Epoch, valid: SliceData | None, done: _Progress, hooks: FitHooks) -> None:
+    """Epochs ``done.epoch + 1`` to the last: train, validate, save, report; on Ctrl-C say how to resume."""
+    total, d = epoch.options.epochs, epoch.d
     number = done.epoch
     try:
-        for number in range(done.epoch + 1, epochs + 1):
+        for number in range(done.epoch + 1, total + 1):
             t0 = time.perf_counter()
             row = epoch.train(number)
             if valid is not None:
-                row.update(_validate(core, valid, batch_size=max(batch_size, 32), device=dev, amp_ctx=precision.autocast))
+                row.update(_validate(epoch.core, valid, batch_size=max(epoch.options.batch_size, 32),
+                                     device=valid.images.device, amp_ctx=epoch.precision.autocast))
             row["seconds"] = round(time.perf_counter() - t0, 3)
             done.add(row)
             if d.is_main:
-                _save_epoch(out, core, opt, done)
+                _save_epoch(out, epoch.core, epoch.opt, done)
                 epoch.report(row)
+                if hooks.on_epoch_end is not None:
+                    hooks.on_epoch_end(dict(row))
             barrier(d)
-            if stop_after is not None and number >= stop_after:
+            if hooks.stop_after is not None and number >= hooks.stop_after:
                 break
     except KeyboardInterrupt:
         if d.is_main:
             last = done.history[-1]["epoch"] if done.history else 0
-            hint = resume_hint or f"lsn_explorer.train.fit(..., out={str(out)!r}, resume=True)"
-            print(f"\nInterrupted during epoch {number}. {out / 'last.pt'} holds epoch {last} of {epochs}."
+            hint = hooks.resume_hint or f"lsn_explorer.train.fit(..., out={str(out)!r}, resume=True)"
+            print(f"\nInterrupted during epoch {number}. {out / 'last.pt'} holds epoch {last} of {total}."
                   f"\nResume with: {hint}", file=sys.stderr)
         raise
-    return out
-
-
-def _check_fit_arguments(epochs, batch_size, lr) -> None:
-    if int(epochs) != epochs or epochs < 1:
-        raise InputError(f"epochs={epochs!r} must be an integer >= 1")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise InputError(f"batch_size={batch_size!r} must be an integer >= 1")
-    if not lr > 0:
-        raise InputError(f"lr={lr!r} must be > 0")
 
 
 @dataclass(frozen=True)
@@ -364,8 +414,8 @@ def _resume(out: Path, core: nn.Module, opt, spec: dict, dev: torch.device) -> _
     for key in ("optimizer", "rng", "epoch", "history"):
         if key not in ckpt:
             raise CheckpointError(f"{last_path} has no {key!r} entry; it is not a training checkpoint")
-    core.load_state_dict(ckpt["state_dict"])
     opt.load_state_dict(ckpt["optimizer"])
+    core.load_state_dict(ckpt["state_dict"])
     set_rng_state(ckpt["rng"])
     return _Progress(int(ckpt["epoch"]), [dict(r) for r in ckpt["history"]], float(ckpt.get("best", math.inf)))
 
@@ -382,10 +432,12 @@ def _save_epoch(out: Path, core: nn.Module, opt, done: _Progress) -> None:
 class _Epoch:
     """One training epoch of a run: this rank's shuffled batches, augmentation, the optimiser step."""
 
-    def __init__(self, core, net, opt, precision: _Precision, d: Dist, train: SliceData, *, batch_size: int, epochs: int,
-                 seed: int, augment, clip_grad_norm: float | None, show: bool):
+    def __init__(self, core, net, opt, precision: _Precision, d: Dist, train: SliceData, *, options: FitOptions,
+                 show: bool):
         self.core, self.net, self.opt, self.precision, self.d, self.data = core, net, opt, precision, d, train
-        self.batch_size, self.epochs, self.seed, self.augment, self.clip = batch_size, epochs, seed, augment, clip_grad_norm
+        self.options = options
+        self.batch_size, self.epochs, self.seed = options.batch_size, options.epochs, options.seed
+        self.augment, self.clip = options.augment, options.clip_grad_norm
         self.show = show
         self.scaler = precision.scaler()
 
