@@ -147,12 +147,29 @@ def test_kernel_details_name_the_kernel_and_its_stencil():
     w[0, 0] = np.random.default_rng(0).normal(size=(3, 3))
     atlas = xc.explorer_atlas(kernels_from_arrays([("a", "encoder", np.ones((1, 1, 3, 3))), ("b", "decoder", w)]), n_clusters=2)
     d = xc.kernel_details(atlas, 1 + 1 * 3 + 2)
-    assert d["title"] == "layer 2 · out 1 · in 2"
-    assert d["operator"] == "laplacian" and d["residual"] < 1e-9 and d["order"] >= 2
-    assert d["nearest"] == "laplacian1"
-    np.testing.assert_allclose(d["nearest_kernel"], d["kernel"], atol=1e-12)
+    assert d.title == "layer 2 · out 1 · in 2"
+    assert d.operator == "laplacian" and d.residual < 1e-9 and d.order >= 2 and d.mean_zero
+    assert d.nearest == "laplacian1" and d.nearest_residual < 1e-9 and d.scale != 0
+    assert d.kernel.shape == d.nearest_kernel.shape == (3, 3)
+    np.testing.assert_allclose(d.nearest_kernel, d.kernel, atol=1e-12)
+    np.testing.assert_array_equal(d.kernel, atlas.kernels.kernels[1 + 1 * 3 + 2].reshape(3, 3))
     with pytest.raises(InputError):
         xc.kernel_details(atlas, 99)
+
+
+def test_kernel_details_are_a_frozen_dataclass_of_typed_fields(atlas):
+    import dataclasses
+
+    d = xc.kernel_details(atlas, 0)
+    assert isinstance(d, xc.KernelDetails)
+    fields = {f.name: f.type for f in dataclasses.fields(d)}
+    assert fields == {"title": "str", "kernel": "np.ndarray", "nearest": "str", "nearest_kernel": "np.ndarray",
+                      "nearest_residual": "float", "operator": "str", "scale": "float", "residual": "float",
+                      "order": "float", "mean_zero": "bool"}
+    assert all(isinstance(getattr(d, name), float) for name in ("nearest_residual", "scale", "residual", "order"))
+    assert isinstance(d.mean_zero, bool)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.title = "x"
 
 
 def test_kernel_response_is_the_convolution_layers_cross_correlation():
@@ -164,11 +181,36 @@ def test_kernel_response_is_the_convolution_layers_cross_correlation():
     np.testing.assert_allclose(xc.kernel_response(np.asarray(REFERENCE_KERNELS["identity"]), img), img)
 
 
+def _edge_padded_correlation(kernel, image):
+    """``sum(kernel[r, c] * image[i + r - 1, j + c - 1])`` in float64, the image extended by its border pixels."""
+    k, img = np.asarray(kernel, np.float64), np.asarray(image, np.float64)
+    p = np.pad(img, 1, mode="edge")
+    h, w = img.shape
+    return sum(k[r, c] * p[r : r + h, c : c + w] for r in range(3) for c in range(3))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (4, 1), (2, 3), (17, 23)])
+def test_kernel_response_extends_the_image_by_its_border_pixels(shape):
+    rng = np.random.default_rng(sum(shape))
+    img = rng.uniform(-1, 1, size=shape).astype(np.float32)
+    k = rng.normal(size=(3, 3)).astype(np.float32)  # no symmetry: a convolution would differ
+    r = xc.kernel_response(k.ravel(), img)
+    assert r.shape == shape and r.dtype == np.float32
+    np.testing.assert_allclose(r, _edge_padded_correlation(k, img), rtol=0, atol=1e-6)
+    ramp = np.add.outer(np.arange(shape[0]), 10 * np.arange(shape[1])).astype(np.float32)
+    dx = xc.kernel_response([[0, 0, 0], [0, -1, 1], [0, 0, 0]], ramp)  # forward difference: 10, 0 at the right edge
+    np.testing.assert_array_equal(dx[:, :-1], 10)
+    np.testing.assert_array_equal(dx[:, -1], 0)
+    with pytest.raises(InputError, match="expected"):
+        xc.kernel_response(k, img[None])
+
+
 def test_response_png_is_grey_around_zero():
     from PIL import Image
 
-    png = xc.response_png(np.zeros((30, 40)))
-    im = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    png = Image.open(io.BytesIO(xc.response_png(np.zeros((30, 40)))))
+    assert png.mode == "L"
+    im = np.asarray(png)
     assert im.shape == (30, 40) and np.all(np.abs(im.astype(int) - 128) <= 1)
     r = np.linspace(-1, 1, 64).reshape(8, 8)
     im = np.asarray(Image.open(io.BytesIO(xc.response_png(r))).convert("L"))
@@ -235,13 +277,13 @@ def test_explorer_shows_the_layer_and_its_label(app):
     app._layer.value = 3
     assert "curvature_divergence" in app._layer_label.value
     assert app._scatter.layout.title.text.startswith("layer 3 (curvature_divergence")
-    assert app.result["layer"] == 3 and app.result["kernel"]["title"] == "layer 3 · out 0 · in 0"
+    assert app.result["layer"] == 3 and app.result["kernel"].title == "layer 3 · out 0 · in 0"
 
 
 def test_click_and_selection_update_details_and_csv(app):
     app._on_click(app._scatter.data[0], _Points([1]), None)
     info = app._m.kernels.layers[0]
-    expected = xc.kernel_details(app._m.atlas, info.start + 1)["title"]
+    expected = xc.kernel_details(app._m.atlas, info.start + 1).title
     assert "kx-detail-title" in app._detail.value and expected in app._detail.value and expected in app._identity.value
     app._on_selection(app._scatter.data[0], _Points([0, 1]), None)
     assert len(list(csv.DictReader(io.StringIO(app.selection)))) == 2
@@ -269,6 +311,42 @@ def test_k_and_canonical_forms_recluster_the_layer(app):
     app._canonical.value = True
     assert "canonical" in app._centroids.value
     assert sum(t.visible is True for t in app._scatter.data if t.name.startswith("cluster ")) == 5
+
+
+def test_scatter_traces_carry_what_they_draw_in_meta():
+    from lsn_explorer.apps import KernelExplorer
+    from lsn_explorer.apps.explorer_figures import MAX_LEGEND_CLUSTERS
+
+    app = KernelExplorer(_kernel_set(sizes=((6, 3),)))
+    data = app._scatter.data
+    assert data[0].meta == {"kernels": True}
+    assert [t.meta for t in data[-MAX_LEGEND_CLUSTERS:]] == [{"cluster": c} for c in range(MAX_LEGEND_CLUSTERS)]
+    assert [t.name for t in data[-MAX_LEGEND_CLUSTERS:]] == [f"cluster {c}" for c in range(MAX_LEGEND_CLUSTERS)]
+    stencils = {t.meta["stencils"]: t for t in data if "stencils" in t.meta}
+    assert set(stencils) == {"lsn", "reference"}
+    assert set(stencils["lsn"].text) == set(xc.FD_NAMES) and not set(stencils["reference"].text) & set(xc.FD_NAMES)
+    for k in (5, 2):
+        app._k.value = k
+        assert [t.visible for t in data[-MAX_LEGEND_CLUSTERS:]] == [c < k for c in range(MAX_LEGEND_CLUSTERS)]
+    n_ref = len(stencils["reference"].text)
+    next(iter(app._stencils.values())).value = False  # hide one reference kernel
+    assert len(stencils["reference"].x) == len(stencils["reference"].text) == n_ref - 1
+    assert set(stencils["lsn"].text) == set(xc.FD_NAMES)
+
+
+def test_a_new_model_redraws_the_scatter_once_and_its_controls_still_work(app, monkeypatch):
+    calls = []
+    redraw = app._redraw_scatter
+    monkeypatch.setattr(app, "_redraw_scatter", lambda: calls.append(app.layer) or redraw())
+    app._layer.value = 3
+    assert calls == [2]
+    ks = kernels_from_arrays([("only", "encoder", np.random.default_rng(0).normal(size=(3, 2, 3, 3)))])
+    assert app._set_model(lambda: ks, "one layer")
+    assert calls == [2, 0] and app._layer.value == 1 and app._layer.max == 1  # the clamped layer: no second redraw
+    assert app._projection.value == "global"
+    app._projection.value = "layer"
+    app._k.value = 2
+    assert calls == [2, 0, 0, 0]
 
 
 def test_cached_umap_becomes_a_view(monkeypatch, tmp_path):

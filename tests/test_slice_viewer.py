@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import base64
+import io
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from lsn_explorer.errors import InputError
 from lsn_explorer.viz import mask_contour, slice_figure
+from lsn_explorer.viz.slices import png_bytes, png_data_uri
 
 
 def _disk(h=40, w=50, cy=18, cx=22, r=11):
@@ -37,6 +40,7 @@ def test_figure_has_png_image_and_contour_on_boundary():
     assert fig.data[0].source.startswith("data:image/png;base64,")
     png = base64.b64decode(fig.data[0].source.split(",", 1)[1])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Image.open(io.BytesIO(png)).mode == "L"
     x, y = fig.data[1].x, fig.data[1].y
     pts = [(a, b) for a, b in zip(x, y) if a is not None]
     assert len(pts) > 40
@@ -71,11 +75,70 @@ def test_contour_pieces_are_closed_and_holes_outlined():
     assert all(_on_boundary(mask, a, b) for p in pieces for a, b in p)
 
 
+def _polygons(x, y):
+    """The closed pieces of a plotly line, each as a frozenset of its points (start and direction ignored)."""
+    pieces, cur = [], []
+    for a, b in zip(x, y):
+        if a is None:
+            assert cur[0] == cur[-1], "a piece that does not close"
+            pieces.append(frozenset(cur))
+            cur = []
+        else:
+            cur.append((a, b))
+    assert not cur, "the last piece is not followed by None"
+    return sorted(pieces, key=sorted)
+
+
+def _diamond(col, row):
+    return frozenset({(col, row - 0.5), (col + 0.5, row), (col, row + 0.5), (col - 0.5, row)})
+
+
+@pytest.mark.parametrize("mask", [[[1, 0], [0, 1]], [[0, 1], [1, 0]]])
+def test_pixels_touching_at_a_corner_are_separate_pieces(mask):
+    x, y = mask_contour(np.array(mask))
+    expected = [_diamond(c, r) for r, c in np.argwhere(mask)]
+    assert _polygons(x, y) == sorted(expected, key=sorted)
+    assert sum(p is None for p in x) == 2 and len(x) == 2 * (4 + 1 + 1)
+
+
+def test_a_ring_has_an_outer_and_an_inner_piece():
+    ring = np.ones((3, 3), bool)
+    ring[1, 1] = False
+    outer = {(c, r) for r in (-0.5, 2.5) for c in (0, 1, 2)} | {(c, r) for c in (-0.5, 2.5) for r in (0, 1, 2)}
+    assert _polygons(*mask_contour(ring)) == sorted([frozenset(outer), _diamond(1, 1)], key=sorted)
+    diagonal_hole = np.ones((4, 4), bool)
+    diagonal_hole[1, 1] = diagonal_hole[2, 2] = False  # background joins across the corner: one hole
+    assert len(_polygons(*mask_contour(diagonal_hole))) == 2
+
+
+def test_an_empty_mask_has_no_contour():
+    assert mask_contour(np.zeros((3, 4))) == ([], [])
+
+
 def test_mask_touching_the_border_is_closed_outside_the_image():
     x, y = mask_contour(np.ones((4, 5)))
     pts = [(a, b) for a, b in zip(x, y) if a is not None]
     assert min(a for a, _ in pts) == -0.5 and max(a for a, _ in pts) == 4.5
     assert pts[0] == pts[-1]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (64, 48)])
+def test_grey_png_decodes_to_the_same_pixels_in_one_channel(shape):
+    pixels = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    im = Image.open(io.BytesIO(png_bytes(pixels)))
+    assert im.format == "PNG" and im.mode == "L"
+    np.testing.assert_array_equal(np.asarray(im), pixels)
+
+
+def test_rgb_png_decodes_to_the_same_pixels_and_the_uri_holds_the_bytes():
+    pixels = np.random.default_rng(1).integers(0, 256, (6, 9, 3), dtype=np.uint8)
+    png = png_bytes(pixels)
+    im = Image.open(io.BytesIO(png))
+    assert im.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(im), pixels)
+    assert png_data_uri(pixels) == "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    with pytest.raises(InputError, match="pixels"):
+        png_bytes(np.zeros((4, 4, 4), np.uint8))
 
 
 def test_prediction_drawn_in_another_colour():

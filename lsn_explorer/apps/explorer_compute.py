@@ -19,7 +19,6 @@ and :func:`selection_csv` (``csv_text`` of :mod:`lsn_explorer.kernels.tables`),
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import os
 import tempfile
@@ -60,6 +59,7 @@ __all__ = [
     "layer_clusters",
     "centroid_labels",
     "view_range",
+    "KernelDetails",
     "kernel_details",
     "phantom_ct_slice",
     "write_phantom_ct_slice",
@@ -274,16 +274,58 @@ def centroid_labels(centers) -> list[str]:
     return [f"{op}, residual {r:.2f}" for op, r in zip(ident.operator, ident.residual)]
 
 
-def kernel_details(atlas: Atlas, row: int) -> dict:
-    """What the app shows for one kernel (row of ``atlas.kernels``).
+@dataclass(frozen=True)
+class KernelDetails:
+    """What the app shows for one kernel (:func:`kernel_details`).
+
+    Attributes
+    ----------
+    title : str
+        ``"layer L · out o · in i"`` (layer 1-based).
+    kernel, nearest_kernel : (3, 3) float64 ndarray
+        The weights (row 0 on top), and the nearest stencil times its best non-negative
+        scale, so that it is drawn on the kernel's scale.
+    nearest, operator : str
+        The nearest stencil of :data:`~lsn_explorer.kernels.identify.STENCIL_CATALOGUE`, and
+        the nearest differential operator (``"zero"`` for an all-zero kernel).
+    nearest_residual, residual : float
+        Residuals in [0, 1] against that stencil and against the operator.
+    scale, order : float
+        The coefficient of the operator's leading term, and the order of accuracy
+        (0 = inconsistent, ``inf`` = exact to order 8).
+    mean_zero : bool
+        Whether the weights sum to zero.
+    """
+
+    title: str
+    kernel: np.ndarray
+    nearest: str
+    nearest_kernel: np.ndarray
+    nearest_residual: float
+    operator: str
+    scale: float
+    residual: float
+    order: float
+    mean_zero: bool
+
+
+def kernel_details(atlas: Atlas, row: int) -> KernelDetails:
+    """What the app shows for one kernel.
+
+    Parameters
+    ----------
+    atlas : Atlas
+    row : int
+        Row of ``atlas.kernels`` (0-based, over all layers).
 
     Returns
     -------
-    dict
-        ``title`` ("layer L · out o · in i"), ``kernel`` (3, 3), ``nearest`` (name),
-        ``nearest_kernel`` (3, 3: the stencil times its best positive scale, so it is
-        drawn on the kernel's scale), ``nearest_residual``, ``operator``, ``scale``,
-        ``residual``, ``order``, ``mean_zero``.
+    KernelDetails
+
+    Raises
+    ------
+    InputError
+        If ``row`` is not a row of the atlas.
     """
     ks, ident = atlas.kernels, atlas.identification
     if not 0 <= row < len(ks):
@@ -292,7 +334,7 @@ def kernel_details(atlas: Atlas, row: int) -> dict:
     name = str(ident.nearest[row])
     s = np.asarray(STENCIL_CATALOGUE[name], dtype=np.float64).ravel()
     fit = max(float(q @ s) / float(s @ s), 0.0) if s @ s > 0 else 0.0
-    return dict(
+    return KernelDetails(
         title=f"layer {int(ks.layer[row]) + 1} · out {int(ks.out_channel[row])} · in {int(ks.in_channel[row])}",
         kernel=q.reshape(3, 3).copy(), nearest=name, nearest_kernel=(fit * s).reshape(3, 3),
         nearest_residual=float(ident.nearest_residual[row]), operator=str(ident.operator[row]),
@@ -378,33 +420,47 @@ def kernel_response(kernel, image) -> np.ndarray:
     Parameters
     ----------
     kernel : (3, 3) or (9,) array
+        Row-major weights; ``kernel[1, 1]`` weighs the pixel itself.
     image : (H, W) array
 
     Returns
     -------
-    (H, W) float32 array
+    (H, W) float32 ndarray
+        ``out[i, j] = sum(kernel[r, c] * image[i + r - 1, j + c - 1])``, a pixel beyond the
+        border taking the value of the nearest border pixel: :func:`scipy.ndimage.correlate`
+        with ``mode="nearest"``.
+
+    Raises
+    ------
+    InputError
+        If ``image`` is not 2-D.
     """
+    from scipy import ndimage
+
     k = np.asarray(kernel, dtype=np.float32).reshape(3, 3)
     img = np.asarray(image, dtype=np.float32)
     if img.ndim != 2:
         raise InputError(f"image has shape {img.shape}; expected (H, W)")
-    padded = np.pad(img, 1, mode="edge")
-    height, width = img.shape
-    out = np.zeros_like(img)
-    for r in range(3):
-        for c in range(3):
-            out += k[r, c] * padded[r : r + height, c : c + width]
-    return out
+    return ndimage.correlate(img, k, mode="nearest")
 
 
 def response_png(response) -> bytes:
-    """PNG bytes of a response, grey with 0 at mid-grey and ±(99th percentile of |r|) at black / white."""
-    from ..viz.slices import png_data_uri, window_to_uint8
+    """PNG bytes of a response, grey with 0 at mid-grey and ±(99th percentile of |r|) at black / white.
+
+    Parameters
+    ----------
+    response : (H, W) array
+
+    Returns
+    -------
+    bytes
+        A one-channel (mode ``"L"``) PNG.
+    """
+    from ..viz.slices import png_bytes, window_to_uint8
 
     r = np.asarray(response, dtype=np.float64)
     m = float(np.percentile(np.abs(r), 99)) or float(np.abs(r).max()) or 1.0
-    uri = png_data_uri(window_to_uint8(r, (-m, m)))
-    return base64.b64decode(uri.split(",", 1)[1])
+    return png_bytes(window_to_uint8(r, (-m, m)))
 
 
 def selection_rows(atlas: Atlas, index: int, positions, *, labels, coords) -> list[dict]:

@@ -80,7 +80,9 @@ def explorer_scatter_figure(
     go.Figure
         ``data[0]`` the kernels (point i = kernel i of the layer); then the stencil
         traces ("reference stencils", "LSN stencils"); then :data:`MAX_LEGEND_CLUSTERS`
-        empty legend entries ``cluster c``, visible for ``c`` < k.
+        empty legend entries ``cluster c``, visible for ``c`` < k. Each trace's ``meta``
+        says what it draws, for code that updates it: ``{"kernels": True}``,
+        ``{"stencils": "reference" | "lsn"}`` or ``{"cluster": c}``.
     """
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     labels = np.asarray(labels, dtype=np.int64)
@@ -91,12 +93,14 @@ def explorer_scatter_figure(
     if not fig.data or fig.data[0].name != "cluster 0":  # no kernels: keep an empty first trace
         fig.add_trace((go.Scattergl if webgl else go.Scatter)(x=[], y=[], mode="markers"))
         fig.data = (fig.data[-1], *fig.data[:-1])
-    fig.data[0].update(name="kernels", showlegend=False, legendgroup=None,
+    fig.data[0].update(name="kernels", showlegend=False, legendgroup=None, meta={"kernels": True},
                        marker=dict(color=cluster_colors(labels), size=marker_size, opacity=0.75, line=dict(width=0.5, color="white")))
+    for trace in fig.data[1:]:
+        trace.meta = {"stencils": "lsn" if trace.name == "LSN stencils" else "reference"}
     k = int(labels.max()) + 1 if len(labels) else 0
     for c in range(MAX_LEGEND_CLUSTERS):
         fig.add_trace(go.Scatter(
-            x=[None], y=[None], mode="markers", name=f"cluster {c}", visible=c < k, hoverinfo="skip",
+            x=[None], y=[None], mode="markers", name=f"cluster {c}", visible=c < k, hoverinfo="skip", meta={"cluster": c},
             marker=dict(size=10, color=CLUSTER_COLORS[c % len(CLUSTER_COLORS)]),
         ))
     fig.update_layout(width=620, height=520, dragmode="select", hovermode="closest", clickmode="event",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import html
+from contextlib import contextmanager
 
 import ipywidgets as widgets
 import numpy as np
@@ -19,7 +20,7 @@ import plotly.graph_objects as go
 
 from ..errors import CheckpointError, DataFileError, InputError, MissingDataError
 from ..kernels.atlas import PLOT_STENCILS
-from ..viz.slices import png_data_uri, window_to_uint8
+from ..viz.slices import png_bytes, window_to_uint8
 from . import explorer_compute as xc
 from .explorer_figures import (
     MAX_LEGEND_CLUSTERS,
@@ -36,6 +37,18 @@ from .sources import SourcePicker
 __all__ = ["KernelExplorer"]
 
 _USER_ERRORS = (InputError, DataFileError, MissingDataError, CheckpointError)
+
+
+@contextmanager
+def _unobserved(*pairs):
+    """Detach each ``(widget, handler)`` pair's ``value`` observer for the block, then attach it again."""
+    for widget, handler in pairs:
+        widget.unobserve(handler, names="value")
+    try:
+        yield
+    finally:
+        for widget, handler in pairs:
+            widget.observe(handler, names="value")
 
 
 class KernelExplorer:
@@ -81,7 +94,6 @@ class KernelExplorer:
         self._ct = xc.ct_slice("phantom")
         self._ct_source = SourcePicker(lambda source, progress: xc.ct_slice(source, progress=progress), self._set_ct)
         self._row = None
-        self._quiet = False
         self.selection = ""
         self._build_widgets(model, int(n_clusters))
         self._wire()
@@ -192,7 +204,8 @@ class KernelExplorer:
 
         Keys: ``atlas`` (:class:`~lsn_explorer.kernels.Atlas`), ``layer`` (1-based),
         ``labels`` (n,), ``centers`` (k, 9), ``silhouette``, ``coords`` (n, 2) in the
-        current view, ``projection``, ``kernel`` (the details of the shown kernel, or None).
+        current view, ``projection``, ``kernel`` (the shown kernel's
+        :class:`~lsn_explorer.apps.explorer_compute.KernelDetails`, or None).
         """
         labels, centers, sil = self._clusters(self.layer)
         coords, _, _ = self._view(self.layer)
@@ -232,11 +245,10 @@ class KernelExplorer:
         self._ct = image
         self._ct_image.value = self._slice_png()
         if self._row is not None:
-            self._response.value = xc.response_png(xc.kernel_response(xc.kernel_details(self._m.atlas, self._row)["kernel"], self._ct))
+            self._response.value = xc.response_png(xc.kernel_response(xc.kernel_details(self._m.atlas, self._row).kernel, self._ct))
 
     def _slice_png(self) -> bytes:
-        uri = png_data_uri(window_to_uint8(self._ct, (-1.0, 1.0)))
-        return base64.b64decode(uri.split(",", 1)[1])
+        return png_bytes(window_to_uint8(self._ct, (-1.0, 1.0)))
 
     def _redraw_scatter(self) -> None:
         index = self.layer
@@ -252,11 +264,11 @@ class KernelExplorer:
             fig.data[0].update(x=coords[:, 0], y=coords[:, 1], text=self._m.hover[info.start : info.stop],
                                marker_color=cluster_colors(labels), selectedpoints=None)
             for trace in fig.data[1:]:
-                if trace.name in ("reference stencils", "LSN stencils"):
-                    want = [i for i, n in enumerate(names) if (n in fd) == (trace.name == "LSN stencils")]
+                if "stencils" in trace.meta:
+                    want = [i for i, n in enumerate(names) if (n in fd) == (trace.meta["stencils"] == "lsn")]
                     trace.update(x=R[want, 0] if want else [], y=R[want, 1] if want else [], text=[names[i] for i in want])
-                elif trace.name.startswith("cluster "):
-                    trace.visible = int(trace.name.split()[1]) < k
+                elif "cluster" in trace.meta:
+                    trace.visible = trace.meta["cluster"] < k
             fig.layout.title.text = self._scatter_title(index, sil)
             fig.layout.xaxis.title.text, fig.layout.yaxis.title.text = axes
             fig.layout.xaxis.range, fig.layout.yaxis.range = xr, yr
@@ -285,16 +297,16 @@ class KernelExplorer:
     def _show_kernel(self, row: int) -> None:
         d = xc.kernel_details(self._m.atlas, row)
         self._row = row
-        self._detail.value = kernel_pair_html(d["kernel"], d["nearest_kernel"], title=d["title"],
-                                              stencil_title=f"nearest: {d['nearest']} × scale")
-        order = "∞" if np.isinf(d["order"]) else f"{d['order']:g}"
+        self._detail.value = kernel_pair_html(d.kernel, d.nearest_kernel, title=d.title,
+                                              stencil_title=f"nearest: {d.nearest} × scale")
+        order = "∞" if np.isinf(d.order) else f"{d.order:g}"
         self._identity.value = (
-            f"<div class='kx-kernel-name'><b>{html.escape(d['title'])}</b></div>"
-            f"operator <b>{html.escape(d['operator'])}</b> (scale {d['scale']:.3g}), residual {d['residual']:.2f}, "
-            f"order {order}{' · mean-zero' if d['mean_zero'] else ''}<br>"
-            f"nearest stencil <b>{html.escape(d['nearest'])}</b>, residual {d['nearest_residual']:.2f}"
+            f"<div class='kx-kernel-name'><b>{html.escape(d.title)}</b></div>"
+            f"operator <b>{html.escape(d.operator)}</b> (scale {d.scale:.3g}), residual {d.residual:.2f}, "
+            f"order {order}{' · mean-zero' if d.mean_zero else ''}<br>"
+            f"nearest stencil <b>{html.escape(d.nearest)}</b>, residual {d.nearest_residual:.2f}"
         )
-        self._response.value = xc.response_png(xc.kernel_response(d["kernel"], self._ct))
+        self._response.value = xc.response_png(xc.kernel_response(d.kernel, self._ct))
 
     def _redraw_layer(self, *, redraw: bool = True) -> None:
         """Show the current layer; ``redraw=False`` leaves the scatter and summaries (built for it already) alone."""
@@ -316,14 +328,12 @@ class KernelExplorer:
         n_layers = self._m.kernels.n_layers
         views = [(xc.PROJECTIONS[k], k) for k in ("global", "layer", "umap") if k in self._m.views]
         current = self._projection.value
-        self._quiet = True  # the redraw below covers these changes
-        try:
+        with _unobserved((self._projection, self._on_projection), (self._layer, self._on_layer)):
+            # the redraw below covers these changes
             self._projection.options = views
             self._projection.value = current if current in self._m.views else "global"
             self._layer.max = n_layers
             self._layer.value = min(self._layer.value, n_layers)
-        finally:
-            self._quiet = False
         self._projection_note.value = "" if "umap" in self._m.views else (
             "<span class='kx-note' title='precompute it with lsn_explorer.kernels.precompute_umap(model)'>"
             "UMAP: no cached embedding for this model</span>"
@@ -378,33 +388,25 @@ class KernelExplorer:
         name, content = item["name"], item["content"]
         ok = self._set_model(lambda: xc.kernels_from_upload(name, bytes(content), max_bytes=self._max_upload), name)
         if ok:
-            with self._model.hold_trait_notifications():
-                self._model.unobserve(self._on_model_choice, names="value")
+            with _unobserved((self._model, self._on_model_choice)):
                 self._model.value = "file"
-                self._model.observe(self._on_model_choice, names="value")
         self._upload.value = ()
 
     def _on_layer(self, change=None) -> None:
-        if self._quiet:
-            return
         self._redraw_layer()
 
     def _on_clustering(self, change=None) -> None:
-        if self._quiet:
-            return
         self._redraw_scatter()
         self._redraw_centroids()
         self._clear_selection()
 
     def _on_projection(self, change=None) -> None:
-        if self._quiet or (change is not None and change["new"] is None):
+        if change is not None and change["new"] is None:
             return
         self._redraw_scatter()
         self._clear_selection()
 
     def _on_stencils(self, change=None) -> None:
-        if self._quiet:
-            return
         self._redraw_scatter()
 
     def _on_click(self, trace, points, state) -> None:

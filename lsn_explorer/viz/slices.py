@@ -1,37 +1,24 @@
 """A CT slice as a plotly figure, with the label and prediction drawn as contours.
 
-The image goes to the browser as one PNG (a ``go.Image``), not as heatmap
-JSON, and each contour is one line trace with ``None`` between its closed
-pieces. Contours come from a small marching-squares pass over the mask
-(:func:`mask_contour`), so the library needs neither scikit-image nor
-matplotlib.
+The image goes to the browser as one PNG (a ``go.Image``, encoded by Pillow in
+:func:`png_bytes`), not as heatmap JSON, and each contour is one line trace with
+``None`` between its closed pieces. Contours are scikit-image's marching squares
+(:func:`skimage.measure.find_contours`) at level 0.5 on the mask, see
+:func:`mask_contour`.
 """
 
 from __future__ import annotations
 
 import base64
-import struct
-import zlib
+import io
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 from ..errors import InputError
 
-__all__ = ["slice_figure", "mask_contour", "window_to_uint8", "png_data_uri"]
-
-# marching squares: case = 8*top_left + 4*top_right + 2*bottom_right + 1*bottom_left,
-# edges T, R, B, L of the cell; saddles (5, 10) keep the two corners apart,
-# which matches 4-connected foreground.
-_T, _R, _B, _L = 0, 1, 2, 3
-_SEGMENTS = {
-    1: [(_L, _B)], 2: [(_B, _R)], 3: [(_L, _R)], 4: [(_T, _R)],
-    5: [(_L, _B), (_T, _R)], 6: [(_T, _B)], 7: [(_T, _L)], 8: [(_T, _L)],
-    9: [(_T, _B)], 10: [(_T, _L), (_B, _R)], 11: [(_T, _R)], 12: [(_L, _R)],
-    13: [(_B, _R)], 14: [(_L, _B)],
-}
-# edge midpoints in doubled cell coordinates (2*row, 2*col) relative to the cell's top-left corner
-_EDGE_OFFSET = {_T: (0, 1), _R: (1, 2), _B: (2, 1), _L: (1, 0)}
+__all__ = ["slice_figure", "mask_contour", "window_to_uint8", "png_bytes", "png_data_uri"]
 
 
 def window_to_uint8(image: np.ndarray, window: tuple[float, float] | None = None) -> np.ndarray:
@@ -60,20 +47,50 @@ def window_to_uint8(image: np.ndarray, window: tuple[float, float] | None = None
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def png_data_uri(pixels: np.ndarray) -> str:
-    """Encode an ``(H, W)`` gray or ``(H, W, 3)`` RGB uint8 array as a PNG ``data:`` URI."""
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """Encode a grey or RGB uint8 image as PNG.
+
+    Parameters
+    ----------
+    pixels : (H, W) or (H, W, 3) uint8 array
+        Grey (stored as one channel, PNG mode ``"L"``) or RGB (mode ``"RGB"``);
+        row 0 is the top of the picture.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+
+    Raises
+    ------
+    InputError
+        If ``pixels`` is neither ``(H, W)`` nor ``(H, W, 3)``.
+
+    Examples
+    --------
+    >>> png_bytes(np.zeros((2, 3), np.uint8))[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
+    """
     px = np.ascontiguousarray(pixels, dtype=np.uint8)
-    if px.ndim == 2:
-        px = np.repeat(px[:, :, None], 3, axis=2)
-    h, w = px.shape[:2]
-    raw = np.concatenate([np.zeros((h, 1), np.uint8), px.reshape(h, w * 3)], axis=1).tobytes()
+    if not (px.ndim == 2 or (px.ndim == 3 and px.shape[2] == 3)):
+        raise InputError(f"pixels has shape {px.shape}; expected (H, W) grey or (H, W, 3) RGB")
+    buf = io.BytesIO()
+    Image.fromarray(px).save(buf, "PNG")
+    return buf.getvalue()
 
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def png_data_uri(pixels: np.ndarray) -> str:
+    """:func:`png_bytes` as a ``data:image/png;base64,...`` URI (for ``go.Image(source=...)``).
+
+    Parameters
+    ----------
+    pixels : (H, W) or (H, W, 3) uint8 array
+
+    Returns
+    -------
+    str
+    """
+    return "data:image/png;base64," + base64.b64encode(png_bytes(pixels)).decode("ascii")
 
 
 def mask_contour(mask: np.ndarray) -> tuple[list, list]:
@@ -82,7 +99,8 @@ def mask_contour(mask: np.ndarray) -> tuple[list, list]:
     Points lie half-way between a pixel inside and a pixel outside the mask
     (marching squares at level 0.5), in pixel coordinates: ``x`` = column,
     ``y`` = row. Pixels beyond the image count as outside, so every piece is
-    closed.
+    closed. Foreground pixels that touch only at a corner are separate pieces
+    (4-connected foreground, 8-connected background).
 
     Parameters
     ----------
@@ -95,55 +113,26 @@ def mask_contour(mask: np.ndarray) -> tuple[list, list]:
         Each closed piece ends by repeating its first point, followed by
         ``None`` (a break in a plotly line). Empty lists for an empty mask.
 
+    See Also
+    --------
+    skimage.measure.find_contours : the marching squares used here.
+
     Examples
     --------
     >>> x, y = mask_contour(np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]]))
-    >>> list(zip(x, y))[:5]
-    [(1.0, 0.5), (1.5, 1.0), (1.0, 1.5), (0.5, 1.0), (1.0, 0.5)]
+    >>> list(zip(x, y))
+    [(1.0, 1.5), (0.5, 1.0), (1.0, 0.5), (1.5, 1.0), (1.0, 1.5), (None, None)]
     """
-    m = np.pad(np.asarray(mask) != 0, 1)
-    case = (
-        8 * m[:-1, :-1].astype(np.int8) + 4 * m[:-1, 1:] + 2 * m[1:, 1:] + 1 * m[1:, :-1]
-    )
-    seg_a, seg_b = [], []
-    for k, pairs in _SEGMENTS.items():
-        rc = np.argwhere(case == k) * 2
-        if rc.size == 0:
-            continue
-        for e0, e1 in pairs:
-            seg_a.append(rc + _EDGE_OFFSET[e0])
-            seg_b.append(rc + _EDGE_OFFSET[e1])
-    if not seg_a:
-        return [], []
-    a_t = list(map(tuple, np.concatenate(seg_a).tolist()))
-    b_t = list(map(tuple, np.concatenate(seg_b).tolist()))
-    # chain segments into closed loops: every midpoint joins exactly two segments
-    ends: dict[tuple[int, int], list[int]] = {}
-    for i, (p, q) in enumerate(zip(a_t, b_t)):
-        ends.setdefault(p, []).append(i)
-        ends.setdefault(q, []).append(i)
-    used = np.zeros(len(a_t), bool)
+    from skimage.measure import find_contours
+
+    # one pixel of background around the image closes every piece; "low" joins background diagonals
+    padded = np.pad(np.asarray(mask) != 0, 1).astype(np.float64)
     xs: list = []
     ys: list = []
-    for start in range(len(a_t)):
-        if used[start]:
-            continue
-        used[start] = True
-        loop = [a_t[start], b_t[start]]
-        cur = b_t[start]
-        while True:
-            nxt = [s for s in ends[cur] if not used[s]]
-            if not nxt:
-                break
-            s = nxt[0]
-            used[s] = True
-            cur = b_t[s] if a_t[s] == cur else a_t[s]
-            loop.append(cur)
-        if loop[-1] != loop[0]:
-            loop.append(loop[0])
-        # doubled padded coordinates -> pixel coordinates of the original image
-        xs.extend(c / 2.0 - 1.0 for _, c in loop)
-        ys.extend(r / 2.0 - 1.0 for r, _ in loop)
+    for piece in find_contours(padded, 0.5, fully_connected="low"):
+        rc = piece - 1.0  # padded (row, col) -> the image's pixel coordinates
+        xs.extend(rc[:, 1].tolist())
+        ys.extend(rc[:, 0].tolist())
         xs.append(None)
         ys.append(None)
     return xs, ys
