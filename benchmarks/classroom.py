@@ -53,13 +53,13 @@ import psutil
 
 from lsn_explorer.apps.protocol_student import run_students
 from lsn_explorer.apps.serving import config_ceiling, serving_limits
-from lsn_explorer.apps.testing import serve_voila, voila_kernel_processes, voila_kernels
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from classroom_report import curve_rows, markdown_table, must_show, write_curve_figure  # noqa: E402
-from classroom_chromium import chromium_student  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests")]
+from classroom_report import curve_rows, markdown_table, must_show, write_curve_figure  # noqa: E402
+from classroom_chromium import chromium_student  # noqa: E402
+from harness import serve_voila, voila_kernel_processes, voila_kernels  # noqa: E402
+
 NOTEBOOK = REPO / "apps" / "kernel_explorer.ipynb"
 RESULTS = REPO / "benchmarks" / "results" / "classroom.json"
 
@@ -148,7 +148,7 @@ async def classroom(url: str, args, pool: int) -> tuple[list[dict], list[dict], 
     """All rounds; the protocol records, the Chromium records and the monotonic time the last tab closed."""
     from playwright.async_api import async_playwright
 
-    from lsn_explorer.apps.testing import CHROMIUM_FLAGS, find_chromium
+    from harness import CHROMIUM_FLAGS, find_chromium
 
     protocol, chromium = [], []
     async with async_playwright() as pw:

@@ -3,18 +3,22 @@
 Times are taken inside the page: the time to interactive by
 :data:`~lsn_explorer.apps.visit_probe.VISIT_PROBE` (from the navigation's start to the kernels
 drawn in the scatter, with its phases), the layer change and the kernel click by the stopwatch
-of :mod:`lsn_explorer.apps.testing` (``ARM_TIMER``: from just before the key press or click to the
+of ``tests/harness.py`` (``ARM_TIMER``: from just before the key press or click to the
 scatter's title naming the new layer, or the detail naming the clicked kernel).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
-from lsn_explorer.apps.testing import (
+from lsn_explorer.apps.visit_probe import COLLECT_VISIT, VISIT_PROBE, summarize
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from harness import (  # noqa: E402
     ARM_TIMER, CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER_TITLE, TIMER_DONE, TIMER_SECONDS,
 )
-from lsn_explorer.apps.visit_probe import COLLECT_VISIT, VISIT_PROBE, summarize
 
 DRAWN = "() => window.__lsnVisit && window.__lsnVisit.drawn !== null"
 

@@ -26,13 +26,16 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from lsn_explorer.apps.testing import launch_chromium, serve_voila, voila_kernels
 from lsn_explorer.apps.visit_probe import PHASES, VISIT_PROBE, read_visit
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from harness import launch_chromium, serve_voila, voila_kernels  # noqa: E402
+
 NOTEBOOK = REPO / "apps" / "kernel_explorer.ipynb"
 RESULTS = REPO / "benchmarks" / "results" / "single_visit.json"
 TARGET_S = 3.0

@@ -4,7 +4,8 @@ Reproduces and extends Actor, Fuentes and Rivière, "Identification of Kernels i
 Convolutional Neural Network: Connections Between Level Set Equation and Deep Learning for
 Image Segmentation", Proc. SPIE 11313 (2020), doi:10.1117/12.2548871.
 
-The public names below are loaded on first use, so ``import lsn_explorer`` stays quick.
+The public names below are loaded on first use, so ``import lsn_explorer`` stays quick;
+``__init__.pyi`` lists them for type checkers and IDEs.
 
 ========================  ==========================================================
 ``segment``               a CT (array in HU, NIfTI file, DICOM folder) → liver mask, by
@@ -29,30 +30,8 @@ The public names below are loaded on first use, so ``import lsn_explorer`` stays
 
 from __future__ import annotations
 
-from ._lazy import lazy_exports
+from ._lazy import stub_exports
 
 __version__ = "0.1.0"
 
-_WHERE = {
-    "segment": "segmentation",
-    "read_ct": "segmentation",
-    "predict": "inference",
-    "load_volumes": "data",
-    "volume_folds": "data",
-    "stack_slices": "data",
-    "edge_function": "levelset",
-    "bubbles": "levelset",
-    "evolve": "levelset",
-    "UNet": "models",
-    "LevelSetNetwork": "models",
-    "bundled_model": "models",
-    "fit": "train",
-    "collect_kernels": "kernels",
-    "analyze_kernels": "kernels",
-    "run_table2": "experiments",
-}
-
-__all__ = ["__version__", *_WHERE]
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+__getattr__, __dir__ = stub_exports(__name__, __file__)

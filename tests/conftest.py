@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lsn_explorer.apps.testing import find_chromium, launch_chromium
+from harness import find_chromium, launch_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"

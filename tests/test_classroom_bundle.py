@@ -11,9 +11,10 @@ import pytest
 
 from lsn_explorer.apps import plotly_bundle
 from lsn_explorer.apps.plotly_bundle import BUNDLE, PLOTLY_BUNDLE, TRACES, ScatterFigureWidget, bundle_info, esm_path
-from lsn_explorer.apps.testing import serve_voila, voila_kernels
 from lsn_explorer.apps.visit_probe import VISIT_PROBE, read_visit
 from lsn_explorer.errors import InputError
+
+from harness import serve_voila, voila_kernels
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "apps" / "kernel_explorer.ipynb"

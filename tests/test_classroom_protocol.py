@@ -13,8 +13,9 @@ import pytest
 from lsn_explorer.apps.protocol_student import (
     ProtocolStudent, StudentError, message_kinds, page_kernel_id, request_kinds, run_students,
 )
-from lsn_explorer.apps.testing import CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER_TITLE, serve_voila, voila_kernels, wait_until
 from lsn_explorer.apps.visit_probe import VISIT_PROBE, sent_messages
+
+from harness import CLICKABLE_KERNELS, DETAIL_TITLE, SCATTER_TITLE, serve_voila, voila_kernels, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "apps" / "kernel_explorer.ipynb"

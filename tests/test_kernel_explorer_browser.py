@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lsn_explorer.apps.testing import (
+from harness import (
     APP_DRAWN,
     CLICKABLE_KERNELS,
     DETAIL_TITLE,

@@ -66,11 +66,16 @@ def _imported_units(path: Path, root: Path) -> list[tuple[int, str]]:
     return found
 
 
+def _sources(package: Path) -> list[Path]:
+    """Every module of the package, and every ``__init__.pyi``: its imports run when its names are first used."""
+    return sorted([*package.rglob("*.py"), *package.rglob("*.pyi")])
+
+
 def upward_imports(package: Path = PACKAGE) -> list[str]:
     """Every import that runs up a layer or across one, as ``file:line unit -> unit``."""
     bad = []
-    for path in sorted(package.rglob("*.py")):
-        if path.name == "__init__.py" and path.parent == package:
+    for path in _sources(package):
+        if path.stem == "__init__" and path.parent == package:
             continue  # the root only lists lazy names
         unit = _unit(path, package)
         for line, target in _imported_units(path, package):
@@ -81,29 +86,50 @@ def upward_imports(package: Path = PACKAGE) -> list[str]:
     return bad
 
 
-def _sibling_imports(path: Path) -> set[str]:
-    """Modules of ``path``'s own package that it imports with ``from .x import``, at any depth of the file."""
+def _sibling_imports(path: Path, root: Path) -> set[str]:
+    """What ``path`` imports from its own package, at any depth of the file: the modules (``from .x import``,
+    ``from . import x``), and ``__init__`` for names the package itself hands out (``from . import name``,
+    ``from lsn_explorer.pkg import name``)."""
+    own = path.relative_to(root.parent).parent.parts
+    modules = {p.stem for p in path.parent.glob("*.py")} - {"__init__"}
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:  # "from . import x"
-                found.update(alias.name for alias in node.names)
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        base = own[: len(own) - (node.level - 1)] if node.level else ()
+        target = (*base, *(node.module.split(".") if node.module else ()))
+        if target[: len(own)] != own:
+            continue
+        if len(target) > len(own):
+            found.add(target[len(own)])
+        else:
+            found.update(alias.name if alias.name in modules else "__init__" for alias in node.names)
     return found
 
 
+def _package_files(folder: Path) -> dict[str, list[Path]]:
+    """Module name -> its files; ``__init__`` is the package itself, with its stub, whose imports name its modules."""
+    files = {p.stem: [p] for p in folder.glob("*.py") if p.name != "__init__.py"}
+    init = [p for p in (folder / "__init__.pyi", folder / "__init__.py") if p.exists()]
+    return files | ({"__init__": init} if init else {})
+
+
 def import_circles(package: Path = PACKAGE) -> list[str]:
-    """Every circle of imports between the modules of one package, as ``pkg/a.py -> pkg/b.py -> pkg/a.py``."""
+    """Every circle of imports between the modules of one package, as ``pkg/a.py -> pkg/b.py -> pkg/a.py``.
+
+    The package's ``__init__`` (shown by its stub where it has one) is a module of the circle too: it
+    imports the modules its stub names, and a module that takes a name from the package imports it.
+    """
     circles = []
-    for folder in sorted({p.parent for p in package.rglob("*.py")}):
-        modules = {p.stem: p for p in folder.glob("*.py") if p.name != "__init__.py"}
-        graph = {name: sorted(_sibling_imports(path) & set(modules) - {name}) for name, path in modules.items()}
+    for folder in sorted({p.parent for p in _sources(package)}):
+        files = _package_files(folder)
+        graph = {name: sorted(set().union(*(_sibling_imports(p, package) for p in paths)) & set(files) - {name})
+                 for name, paths in files.items()}
 
         def walk(name, trail):
             for nxt in graph[name]:
                 if nxt == trail[0]:
-                    circles.append(" -> ".join(str((folder / f"{m}.py").relative_to(package.parent)) for m in trail + [nxt]))
+                    circles.append(" -> ".join(str(files[m][0].relative_to(package.parent)) for m in trail + [nxt]))
                 elif nxt not in trail and nxt > trail[0]:  # each circle once, from its smallest module
                     walk(nxt, trail + [nxt])
 
@@ -126,6 +152,22 @@ def test_a_circle_inside_a_package_is_caught(tmp_path):
         "lsn_explorer/experiments/real_ct.py -> lsn_explorer/experiments/table2.py -> lsn_explorer/experiments/real_ct.py"]
 
 
+def test_a_circle_through_a_package_stub_is_caught(tmp_path):
+    fake = tmp_path / "lsn_explorer" / "levelset"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("from .._lazy import stub_exports\n")
+    (fake / "__init__.pyi").write_text("from .solver import evolve as evolve\n")
+    (fake / "solver.py").write_text("from .step import gac_step\n")
+    (fake / "step.py").write_text("def gac_step():\n    from . import evolve\n")
+    (fake / "edges.py").write_text("from lsn_explorer.levelset import evolve\n")
+    assert import_circles(tmp_path / "lsn_explorer") == [
+        "lsn_explorer/levelset/__init__.pyi -> lsn_explorer/levelset/solver.py -> lsn_explorer/levelset/step.py"
+        " -> lsn_explorer/levelset/__init__.pyi"]
+    (fake / "__init__.pyi").write_text("from .solver import evolve as evolve\nfrom .edges import g as g\n")
+    assert import_circles(tmp_path / "lsn_explorer")[0] == (
+        "lsn_explorer/levelset/__init__.pyi -> lsn_explorer/levelset/edges.py -> lsn_explorer/levelset/__init__.pyi")
+
+
 def test_every_unit_has_a_layer():
     units = {_unit(p, PACKAGE) for p in PACKAGE.rglob("*.py") if not (p.name == "__init__.py" and p.parent == PACKAGE)}
     assert units <= set(LAYER), f"give these a layer in tests/test_layering.py: {sorted(units - set(LAYER))}"
@@ -142,6 +184,14 @@ def test_an_upward_import_is_caught(tmp_path):
         (fake / unit).parent.mkdir(parents=True, exist_ok=True)
         (fake / unit).write_text(text)
     assert upward_imports(fake) == ["lsn_explorer/levelset/step.py:1 levelset -> models", "lsn_explorer/viz/figure.py:2 viz -> experiments"]
+
+
+def test_an_upward_import_in_a_stub_is_caught(tmp_path):
+    fake = tmp_path / "lsn_explorer" / "viz"
+    fake.mkdir(parents=True)
+    (fake / "__init__.pyi").write_text("from .slices import slice_figure as slice_figure\n"
+                                       "from ..models import UNet as UNet\n")
+    assert upward_imports(tmp_path / "lsn_explorer") == ["lsn_explorer/viz/__init__.pyi:2 viz -> models"]
 
 
 @pytest.mark.parametrize("unit", sorted(LAYER))

@@ -1,22 +1,30 @@
-"""The set-up files agree with each other: one list of dependencies, two commands."""
+"""The set-up files agree with each other: one list of dependencies, two commands; the package ships what it lists."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
+import shutil
 import subprocess
 import sys
+import textwrap
 import tomllib
+import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
+
+from lsn_explorer._lazy import stub_names
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 REQUIRED = {
-    "torch", "numpy", "scipy", "scikit-learn", "umap-learn", "numba", "nibabel", "plotly", "anywidget",
+    "torch", "numpy", "scipy", "scikit-image", "scikit-learn", "pillow", "umap-learn", "numba", "nibabel", "plotly", "anywidget",
     "ipywidgets", "voila", "jupyterlab", "ipykernel", "tqdm", "h5py",
 }
-TEST_REQUIRED = {"pytest", "nbclient", "nbformat", "playwright", "simpleitk", "scikit-image"}
+TEST_REQUIRED = {"pytest", "nbclient", "nbformat", "playwright", "simpleitk"}
 
 
 def _name(requirement: str) -> str:
@@ -76,22 +84,67 @@ def test_console_script_help_lists_the_subcommands():
         assert command in result.stdout
 
 
-SUBPACKAGES = ("apps", "data", "experiments", "kernels", "levelset", "models", "segmentation", "train", "viz")
+SUBPACKAGES = ("apps", "course", "data", "experiments", "kernels", "levelset", "models", "segmentation", "train", "viz")
+STUBBED = sorted(".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "lsn_explorer").rglob("__init__.pyi"))
+HEAVY = {"torch", "sklearn", "scipy", "plotly", "umap", "numba", "numpy"}
 
 
-def test_public_names_resolve_to_documented_objects():
-    import importlib
+def test_every_package_with_lazy_names_lists_them_in_a_stub():
+    lazy = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "lsn_explorer").rglob("__init__.py")
+            if "stub_exports(" in p.read_text()}
+    assert lazy == set(STUBBED)
+    assert {"lsn_explorer", *(f"lsn_explorer.{p}" for p in SUBPACKAGES)} <= lazy
 
-    import lsn_explorer
 
-    for name in lsn_explorer.__all__[1:]:  # after __version__
-        value = getattr(lsn_explorer, name)
-        home = importlib.import_module(f"lsn_explorer.{lsn_explorer._WHERE[name]}")
-        assert value is getattr(home, name), f"lsn_explorer.{name} is not {home.__name__}.{name}"
-        assert (value.__doc__ or "").strip(), f"help(lsn_explorer.{name}) shows no documentation"
-    for package in SUBPACKAGES:
-        module = importlib.import_module(f"lsn_explorer.{package}")
-        for name in module.__all__:
-            value = getattr(module, name)
-            if callable(value):
-                assert (value.__doc__ or "").strip(), f"lsn_explorer.{package}.{name} has no docstring"
+@pytest.mark.parametrize("package", STUBBED)
+def test_every_name_of_a_stub_resolves_to_its_documented_object(package):
+    module = importlib.import_module(package)
+    where = stub_names(Path(module.__file__).with_suffix(".pyi"))
+    assert module.__all__ == list(where)
+    for name, source in where.items():
+        value = getattr(module, name)
+        home = importlib.import_module(source, package)
+        assert value is getattr(home, name), f"{package}.{name} is not {home.__name__}.{name}"
+        if callable(value):
+            assert (value.__doc__ or "").strip(), f"help({package}.{name}) shows no documentation"
+
+
+def test_importing_the_packages_reads_no_stub_and_loads_nothing_heavy_and_dir_lists_the_names():
+    code = textwrap.dedent(f"""
+        import importlib, json, sys
+        had_ast = "ast" in sys.modules
+        packages = [importlib.import_module(name) for name in {STUBBED!r}]
+        heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({sorted(HEAVY)!r}))
+        read = "ast" in sys.modules and not had_ast
+        listed = {{p.__name__: sorted(set(dir(p)) - set(vars(p))) for p in packages}}
+        print(json.dumps([heavy, read, listed]))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    heavy, read, listed = json.loads(result.stdout)
+    assert heavy == [] and not read
+    for package in STUBBED:
+        stub = REPO.joinpath(*package.split("."), "__init__.pyi")
+        assert listed[package] == sorted(stub_names(stub)), package
+
+
+def test_a_stub_import_that_type_checkers_would_not_export_is_refused(tmp_path):
+    stub = tmp_path / "__init__.pyi"
+    stub.write_text("from .solver import evolve as evolve\nfrom .initial import bubbles\n")
+    with pytest.raises(ValueError, match="__init__.pyi:2: write 'bubbles as bubbles'"):
+        stub_names(stub)
+
+
+def test_the_wheel_ships_the_stubs_and_not_the_test_harness(tmp_path):
+    pytest.importorskip("setuptools")
+    source = tmp_path / "source"
+    shutil.copytree(REPO / "lsn_explorer", source / "lsn_explorer", ignore=shutil.ignore_patterns("__pycache__"))
+    (source / "tests").mkdir()
+    for path in [*(REPO / "tests").glob("*.py"), REPO / "pyproject.toml", REPO / "README.md"]:
+        shutil.copy(path, source / path.relative_to(REPO))
+    subprocess.run([sys.executable, "-c", "from setuptools import build_meta; build_meta.build_wheel('dist')"],
+                   cwd=source, check=True, capture_output=True)
+    (wheel,) = (source / "dist").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    stubs = {p.relative_to(REPO).as_posix() for p in (REPO / "lsn_explorer").rglob("__init__.pyi")}
+    assert stubs | {"lsn_explorer/_lazy.py", "lsn_explorer/py.typed"} <= names
+    assert [n for n in names if n.startswith("tests/") or Path(n).name in ("harness.py", "testing.py")] == []

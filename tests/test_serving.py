@@ -13,7 +13,8 @@ from lsn_explorer.apps.serving import (
     FULL_REASON, ClassroomKernelManager, Machine, XsrfCookieIdentityProvider, config_ceiling, kernel_ceiling,
     machine_resources, serving_limits,
 )
-from lsn_explorer.apps.testing import serve_voila, voila_kernels, wait_until
+
+from harness import serve_voila, voila_kernels, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "apps" / "kernel_explorer.ipynb"

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from lsn_explorer.apps import SliceBrowser
-from lsn_explorer.apps.testing import select_real_ct, serve_voila
+
+from harness import select_real_ct, serve_voila
 
 REPO = Path(__file__).resolve().parents[1]
 

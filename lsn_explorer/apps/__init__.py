@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from .._lazy import lazy_exports
+from .._lazy import stub_exports
 
 # plotly's FigureWidget imports nbformat, nbformat imports jsonschema, and jsonschema checks the
 # "iri" string format with rfc3987-syntax when it is installed, which compiles a Lark grammar on
@@ -15,10 +15,4 @@ from .._lazy import lazy_exports
 # leaves "iri" unchecked, as it does wherever rfc3987-syntax is not installed.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-__all__ = ["KernelExplorer", "LevelSetPlayground", "SliceBrowser"]
-
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "KernelExplorer": "kernel_explorer",
-    "LevelSetPlayground": "levelset_playground",
-    "SliceBrowser": "slice_browser",
-})
+__getattr__, __dir__ = stub_exports(__name__, __file__)

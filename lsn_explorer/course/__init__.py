@@ -18,21 +18,6 @@ nbformat and nbclient, without nbgrader's database:
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from .._lazy import stub_exports
 
-__all__ = [
-    "release_course", "release_notebook", "grade_notebook", "grade_course", "ExerciseScore", "NotebookScore",
-    "format_scores", "write_slides", "check_notebook",
-]
-
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "release_course": "release",
-    "release_notebook": "release",
-    "grade_notebook": "grade",
-    "grade_course": "grade",
-    "ExerciseScore": "scores",
-    "NotebookScore": "scores",
-    "format_scores": "scores",
-    "write_slides": "slides",
-    "check_notebook": "markers",
-})
+__getattr__, __dir__ = stub_exports(__name__, __file__)

@@ -16,42 +16,6 @@ Modules: :mod:`.core` (``segment``), :mod:`.scan`, :mod:`.orientation`,
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from .._lazy import stub_exports
 
-__all__ = [
-    "segment",
-    "segment_scan",
-    "Scan",
-    "read_scan",
-    "read_ct",
-    "check_hu",
-    "write_mask",
-    "mask_image",
-    "LevelSetParams",
-    "TUNED_LEVELSET",
-    "levelset_volume",
-    "network_volume",
-    "resolve_model",
-    "to_display",
-    "from_display",
-    "display_index",
-]
-
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "segment": "core",
-    "segment_scan": "core",
-    "Scan": "scan",
-    "read_scan": "scan",
-    "read_ct": "scan",
-    "check_hu": "scan",
-    "write_mask": "output",
-    "mask_image": "output",
-    "LevelSetParams": "settings",
-    "TUNED_LEVELSET": "settings",
-    "levelset_volume": "levelset",
-    "network_volume": "networks",
-    "resolve_model": "networks",
-    "to_display": "orientation",
-    "from_display": "orientation",
-    "display_index": "orientation",
-})
+__getattr__, __dir__ = stub_exports(__name__, __file__)

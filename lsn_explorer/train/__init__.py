@@ -25,7 +25,8 @@ exactly; compare methods over several seeds.
 :func:`train_command` is the ``lsn-explorer train`` entry: it loads the data,
 splits it by volume, builds the network from its recipe and calls :func:`fit`.
 (:func:`predict` and :func:`evaluate`, from :mod:`lsn_explorer.inference`, are
-importable from here too.) Modules: :mod:`.loop` (:func:`fit`), :mod:`.distributed`
+importable from here too.) Modules: :mod:`.loop` (:func:`fit`), :mod:`.options`
+(:class:`FitOptions`, the recipe; :class:`FitHooks`), :mod:`.distributed`
 (ranks under ``torchrun``), :mod:`.rng_state` (seeds and generator states),
 :mod:`.command` (``lsn-explorer train``).
 Under ``torchrun`` (``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` set) both use
@@ -35,19 +36,6 @@ rank, and only rank 0 writes files.
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+from .._lazy import stub_exports
 
-__all__ = ["fit", "train_command", "load_fold", "resolve_device", "evaluate", "predict", "batch_loss", "SliceData",
-           "HISTORY_FIELDS"]
-
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "fit": "loop",
-    "batch_loss": "loop",
-    "HISTORY_FIELDS": "loop",
-    "train_command": "command",
-    "load_fold": "command",
-    "resolve_device": ".devices",
-    "evaluate": ".inference",
-    "predict": ".inference",
-    "SliceData": ".data.slices",
-})
+__getattr__, __dir__ = stub_exports(__name__, __file__)

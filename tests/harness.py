@@ -1,6 +1,8 @@
 """Drive the Voila apps in a real browser: serve a notebook, open it in headless Chromium.
 
-Used by the browser tests and by ``benchmarks/app_latency.py``. Playwright is a test
+The harness of the browser tests and of the app benchmarks (``benchmarks/app_latency.py``,
+``classroom.py``, ``classroom_chromium.py``, ``single_visit.py``), which put ``tests/`` on
+``sys.path`` to import it; it is not part of the installed package. Playwright is a test
 dependency and is imported only when a browser is launched. Chromium comes from the
 system (Debian's ``chromium`` package); Playwright's own browser download is never used.
 """
@@ -248,7 +250,7 @@ def select_real_ct(page, *, timeout_ms: int = 240_000) -> None:
         The page has no "Data" dropdown, or the note did not appear in time (for
         example, the sample could not be fetched and the status line says why).
     """
-    from .sources import SAMPLE_NOTE, SOURCES
+    from lsn_explorer.apps.sources import SAMPLE_NOTE, SOURCES
 
     page.locator(".source-picker select").first.select_option(label=SOURCES["sample"])
     page.wait_for_selector(f"text={SAMPLE_NOTE[:40]}", timeout=timeout_ms)
