@@ -154,7 +154,7 @@ def test_fused_backend_matches_the_reference_step(dtype):
     u0, g = u0.to(dtype), g.to(dtype)
     for alpha in (1.0, -0.5):
         kw = dict(num_iter=20, alpha=alpha, beta=0.3, gamma=2.0, dt=0.1)
-        ref = evolve(u0, g, **kw)
+        ref = evolve(u0, g, backend="reference", **kw)
         fused = evolve(u0, g, backend="fused", **kw)
         torch.testing.assert_close(fused, ref, rtol=0, atol=1e-6 if dtype == torch.float64 else 1e-5)
 
@@ -171,7 +171,8 @@ def test_fused_backend_refuses_what_it_cannot_do():
 def test_compiled_backend_matches_the_reference_step():
     u0, g = _batch_problem()
     kw = dict(num_iter=5, alpha=1.0, beta=0.3, gamma=2.0, dt=0.1)
-    torch.testing.assert_close(evolve(u0, g, backend="compiled", **kw), evolve(u0, g, **kw), rtol=0, atol=1e-5)
+    torch.testing.assert_close(evolve(u0, g, backend="compiled", **kw), evolve(u0, g, backend="reference", **kw), rtol=0,
+                               atol=1e-5)
 
 
 def _fronts_across_tiles(dtype):
@@ -228,7 +229,8 @@ def test_rms_stop_and_batches_agree_across_backends(backend):
 def test_auto_is_the_default_and_picks_by_what_the_call_needs():
     u0, g = _batch_problem()
     problem = StepProblem(u0, g, central_gradient(g), 1.0, 0.2, 0.0, 0.1, "upwind", None, None, 16, False)
-    assert choose_backend("auto", problem).name == "band"
+    assert choose_backend("auto", problem).name == "sparse"  # its work follows the front
+    assert choose_backend("auto", replace(problem, clamp=4.0)).name == "sparse"
     assert choose_backend("auto", replace(problem, scheme="central")).name == "reference"
     assert choose_backend("auto", replace(problem, alpha=torch.tensor(1.0, requires_grad=True))).name == "reference"
     assert choose_backend("auto", replace(problem, u0=u0.half())).name == "fused"
@@ -244,7 +246,8 @@ def test_a_cpu_batch_runs_in_cache_sized_chunks_with_the_same_result():
     assert 1 <= size < 12  # 12 images of 256² do not fit a core's cache
     g = torch.rand(1, 1, 256, 256, generator=torch.Generator().manual_seed(1)) * 0.5 + 0.5
     kw = dict(num_iter=5, alpha=1.0, beta=0.2, gamma=1.0, dt=0.2)
-    torch.testing.assert_close(evolve(u0, g, **kw), evolve(u0, g, backend="fused", **kw), rtol=1e-6, atol=1e-5)
+    torch.testing.assert_close(evolve(u0, g, backend="band", **kw), evolve(u0, g, backend="fused", **kw), rtol=1e-6,
+                               atol=1e-5)
     assert chunk_size(BACKENDS["fused"], u0.to("meta")) == 12  # not on the CPU: the whole batch at once
 
 

@@ -18,9 +18,11 @@ name               what it runs                                                g
 All take speeds as numbers, per-image values or per-pixel maps
 (:mod:`~lsn_explorer.levelset.speeds`), and all but ``sparse`` give the reference's
 numbers (tested to 1e-5). ``"auto"`` takes the reference when gradients, the central
-scheme or learned stencils need it; otherwise, on the CPU when numba imports,
-``sparse`` for a clamped level set (its work follows the front) and ``band`` for an
-unclamped one (every pixel moves: its dense loop is the faster), and ``fused`` on a GPU.
+scheme or learned stencils need it; otherwise ``sparse`` on the CPU when numba imports
+(its work follows the front, so long runs on large images cost what the front's length
+costs) and ``fused`` on a GPU. Ask for ``band`` or ``reference`` by name where the dense
+solution itself is the point: ``u`` away from the front, or the numbers of the network
+the solver unrolls into.
 
 A backend is built into a *stepper*: ``stepper(u, frozen) -> (u_next, rms)``, one
 step of every image not ``frozen`` and, when asked for, each image's RMS change on
@@ -109,8 +111,6 @@ class Backend:
         The level-set dtypes it steps; None: any floating dtype.
     available : callable
         ``available() -> bool``: whether this process can run it.
-    wants_clamp : bool
-        ``"auto"`` picks it only for a clamped level set.
     exact : bool
         Gives the reference's numbers (to 1e-5); False: its front follows the reference's
         closely (the sparse field resets u to a distance).
@@ -123,7 +123,6 @@ class Backend:
     working_set: int
     dtypes: tuple[torch.dtype, ...] | None = None
     available: Callable[[], bool] = lambda: True
-    wants_clamp: bool = False
     exact: bool = True
 
 
@@ -190,7 +189,7 @@ BACKENDS: dict[str, Backend] = {
         Backend("band", _band, gradients=False, gpu=False, working_set=6, dtypes=(torch.float32, torch.float64),
                 available=_band_available),
         Backend("sparse", _sparse, gradients=False, gpu=False, working_set=10, dtypes=(torch.float32, torch.float64),
-                available=_band_available, wants_clamp=True, exact=False),
+                available=_band_available, exact=False),
     )
 }
 
@@ -211,8 +210,7 @@ def choose_backend(name: str, problem: StepProblem) -> Backend:
     if name == "auto":
         if special:
             return BACKENDS["reference"]
-        return next(BACKENDS[n] for n in AUTO_ORDER if _why_not(BACKENDS[n], problem.u0, special) is None
-                    and (problem.clamp is not None or not BACKENDS[n].wants_clamp))
+        return next(BACKENDS[n] for n in AUTO_ORDER if _why_not(BACKENDS[n], problem.u0, special) is None)
     if name not in BACKENDS:
         raise InputError(f"backend={name!r} is not one of {set(BACKENDS) | {'auto'}}")
     why = _why_not(BACKENDS[name], problem.u0, special)

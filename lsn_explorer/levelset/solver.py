@@ -122,8 +122,8 @@ def evolve(
     backend : {"auto", "reference", "fused", "compiled", "band", "sparse"}
         How the steps run (see :mod:`~lsn_explorer.levelset.backends`). ``"auto"``
         (default) takes ``"reference"`` when gradients, the central scheme or
-        learned stencils need it; otherwise ``"sparse"`` on the CPU when ``clamp``
-        is set, ``"band"`` on the CPU when it is not, and ``"fused"`` on a GPU.
+        learned stencils need it; otherwise ``"sparse"`` on the CPU and ``"fused"``
+        on a GPU.
         ``"reference"`` runs :func:`~lsn_explorer.levelset.step.gac_step`
         (convolutions, differentiable); ``"fused"`` the same numbers with fewer
         intermediate images; ``"compiled"`` its ``torch.compile`` version (a
