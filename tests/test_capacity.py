@@ -68,3 +68,22 @@ def test_format_capacity_gives_mean_and_sd_per_method():
     rows = [{"method": m, "size": "5k", "dataset": "phantom", "params": 5000, "dice_mean": 0.8, "dice_sd": 0.01,
              "seeds": 3, "folds": 3} for m in ("speed-map-lsn", "unet")]
     assert format_capacity(rows).splitlines()[2] == "| 5k | phantom | 0.800 ± 0.010 | 0.800 ± 0.010 |"
+
+
+def test_read_capacity_gives_back_the_rows_the_study_wrote(study, tmp_path):
+    from lsn_explorer.errors import InputError
+    from lsn_explorer.experiments import read_capacity
+
+    *_, out, rows = study
+    read = read_capacity(out)
+    assert [{**r, "size": None} for r in read] == [{**r, "size": None, "dice_mean": round(r["dice_mean"], 4),
+                                                   "dice_sd": round(r["dice_sd"], 4)} for r in rows]
+    by_params = {(r["method"], r["params"]): r["size"] for r in read}
+    for method in ("speed-map-lsn", "no-pde", "unet"):
+        small, large = sorted(p for m, p in by_params if m == method)
+        assert (by_params[method, small], by_params[method, large]) == ("size 1", "size 2")
+    (tmp_path / "summary.csv").write_text("method,dice\nunet,0.9\n")
+    with pytest.raises(InputError, match="expected the columns method, params"):
+        read_capacity(tmp_path)
+    with pytest.raises(InputError, match="no capacity summary"):
+        read_capacity(tmp_path / "nowhere")

@@ -31,4 +31,5 @@ from .capacity import (
     CAPACITY_SIZES as CAPACITY_SIZES,
     run_capacity as run_capacity,
     capacity_command as capacity_command,
+    read_capacity as read_capacity,
 )

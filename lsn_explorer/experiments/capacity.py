@@ -38,10 +38,11 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_path, read_json, write_json
+from ..errors import InputError
 from ..presets import get_preset
 from .table2 import run_table2
 
-__all__ = ["CAPACITY_SIZES", "CAPACITY_METHODS", "run_capacity", "capacity_command", "format_capacity"]
+__all__ = ["CAPACITY_SIZES", "CAPACITY_METHODS", "run_capacity", "capacity_command", "format_capacity", "read_capacity"]
 
 #: Name → constructor arguments of the encoder–decoder (UNet and speed maps alike): about 5k, 25k and 116k parameters.
 CAPACITY_SIZES = {"5k": {"features": 3, "depth": 4, "batch_norm": True},
@@ -127,6 +128,46 @@ def format_capacity(rows: Sequence[dict]) -> str:
             shown = [f"{cells[size, dataset, m]['dice_mean']:.3f} ± {cells[size, dataset, m]['dice_sd']:.3f}" for m in methods]
             lines.append(f"| {size} | {dataset} | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
+
+
+def read_capacity(path: str | Path) -> list[dict]:
+    """The rows of a ``summary.csv`` that :func:`run_capacity` wrote, with numbers as numbers.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``summary.csv`` file, or the study's folder that holds it.
+
+    Returns
+    -------
+    list of dict
+        Keys ``method``, ``params``, ``dataset``, ``dice_mean``, ``dice_sd``, ``seeds``, ``folds``
+        (what :func:`format_capacity` and :func:`~lsn_explorer.viz.capacity.capacity_figure` take),
+        and ``size``: the names of :data:`CAPACITY_SIZES` in order of each method's
+        parameter count (``"size 1"``, ``"size 2"``, ... for a study of other sizes).
+
+    Raises
+    ------
+    InputError
+        No such file, or a file without the columns of ``summary.csv``.
+    """
+    path = Path(path)
+    path = path / "summary.csv" if path.is_dir() else path
+    if not path.is_file():
+        raise InputError(f"{path}: no capacity summary here; run `lsn-explorer capacity --out DIR` first")
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or set(_FIELDS) - set(rows[0]):
+        raise InputError(f"{path}: expected the columns {', '.join(_FIELDS)}; found {', '.join(rows[0]) if rows else 'none'}")
+    counts = {"params": int, "seeds": int, "folds": int, "dice_mean": float, "dice_sd": float}
+    rows = [{**row, **{key: cast(row[key]) for key, cast in counts.items()}} for row in rows]
+    for method in {row["method"] for row in rows}:
+        params = sorted({row["params"] for row in rows if row["method"] == method})
+        names = list(CAPACITY_SIZES) if len(params) == len(CAPACITY_SIZES) else [f"size {i + 1}" for i in range(len(params))]
+        for row in rows:
+            if row["method"] == method:
+                row["size"] = names[params.index(row["params"])]
+    return rows
 
 
 def _write_summary(out: Path, rows: list[dict], *, png: bool) -> None:
