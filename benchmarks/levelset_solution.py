@@ -6,12 +6,15 @@ the most liver, at their own size: no resampling), from Table 2's bubbles placed
 label, on the same edge map (``edge_function(method="itksnap", kappa=0.04, lam=3)``), with
 α 1, β 0.2, γ 2, until the RMS change falls below 0.01 (ITK's MaximumRMSError) or 2,000
 iterations. Ours runs ``evolve`` at its automatic dt; SimpleITK picks its own. Each
-solver's time is the wall time of all slices, one at a time, on ``--threads`` threads
-each; its segmentations are compared with SimpleITK's (Dice per slice), so a ratio is
-only a speed-up where the two agree, and each solver's with the label.
+solver's time is the wall time of all slices on ``--threads`` threads each: SimpleITK one
+slice at a time (its filter splits each image over the threads); ours one slice at a time
+too, or with ``--batch`` all slices in one ``evolve`` call (its sparse field splits the
+images over the threads). Segmentations are compared with SimpleITK's (Dice per slice), so a
+ratio is only a speed-up where the two agree, and each solver's with the label.
 
     python benchmarks/levelset_solution.py --threads 1             # 256² and 512², ~2 minutes
-    python benchmarks/levelset_solution.py --threads 2 --sizes 256 512 1024
+    python benchmarks/levelset_solution.py --threads 2 --batch --sizes 256 512 1024 --backends sparse \
+        --json benchmarks/results/levelset_solution_threads2.json
 
 Writes benchmarks/results/levelset_solution.json.
 """
@@ -52,12 +55,15 @@ def problem(size: int, count: int = 6) -> tuple[torch.Tensor, torch.Tensor, torc
     return g, u0.float(), masks
 
 
-def run_ours(g, u0, options) -> tuple[float, torch.Tensor, list[int]]:
-    """(seconds, segmentations, iterations per slice), slice by slice."""
+def run_ours(g, u0, options, *, batch: bool = False) -> tuple[float, torch.Tensor, list[int]]:
+    """(seconds, segmentations, iterations per slice), slice by slice or all slices in one call."""
     start = time.perf_counter()
-    results = [evolve(u0[i : i + 1], g[i : i + 1], **PARAMS, **STOP, **options, return_info=True) for i in range(len(g))]
+    if batch:
+        results = [evolve(u0, g, **PARAMS, **STOP, **options, return_info=True)]
+    else:
+        results = [evolve(u0[i : i + 1], g[i : i + 1], **PARAMS, **STOP, **options, return_info=True) for i in range(len(g))]
     seconds = time.perf_counter() - start
-    return seconds, torch.cat([r.u > 0 for r in results]), [int(r.num_iter_run) for r in results]
+    return seconds, torch.cat([r.u > 0 for r in results]), [int(n) for r in results for n in r.num_iter_run]
 
 
 def run_sitk(g, u0) -> tuple[float, torch.Tensor, list[int]]:
@@ -76,15 +82,15 @@ def run_sitk(g, u0) -> tuple[float, torch.Tensor, list[int]]:
     return seconds, torch.stack(masks)[:, None], iterations
 
 
-def bench(size: int) -> dict:
+def bench(size: int, ours: dict, *, batch: bool = False) -> dict:
     g, u0, labels = problem(size)
-    for options in OURS.values():  # compile and warm up on one short run
-        evolve(u0[:1], g[:1], num_iter=2, **PARAMS, **options)
+    for options in ours.values():  # compile and warm up on one short run
+        evolve(u0[:2], g[:2], num_iter=2, **PARAMS, **options)
     row = {"size": size, "slices": len(g)}
     row["sitk_s"], reference, row["sitk_iterations"] = run_sitk(g, u0)
     row["sitk_dice_vs_label"] = mask_dice(reference.float(), labels, reduction="none")[:, 0].tolist()
-    for name, options in OURS.items():
-        seconds, masks, iterations = run_ours(g, u0, options)
+    for name, options in ours.items():
+        seconds, masks, iterations = run_ours(g, u0, options, batch=batch)
         dice = mask_dice(masks.float(), reference.float(), reduction="none")[:, 0]
         row[name] = {"seconds": seconds, "iterations": iterations, "speedup_vs_sitk": row["sitk_s"] / seconds,
                      "dice_vs_sitk_min": float(dice.min()), "dice_vs_sitk_mean": float(dice.mean()),
@@ -98,12 +104,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--backends", nargs="+", choices=list(OURS), default=list(OURS))
+    parser.add_argument("--batch", action="store_true", help="ours: all slices in one evolve call")
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(args.threads)
-    rows = [bench(size) for size in args.sizes]
-    machine = {"cpu": platform.processor() or platform.machine(), "threads": args.threads,
+    rows = [bench(size, {name: OURS[name] for name in args.backends}, batch=args.batch) for size in args.sizes]
+    machine = {"cpu": platform.processor() or platform.machine(), "threads": args.threads, "batch": args.batch,
                "torch": torch.__version__, "simpleitk": sitk.Version.VersionString()}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "params": PARAMS, "stop": STOP, "rows": rows}, indent=1) + "\n")
