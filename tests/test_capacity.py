@@ -87,3 +87,13 @@ def test_read_capacity_gives_back_the_rows_the_study_wrote(study, tmp_path):
         read_capacity(tmp_path)
     with pytest.raises(InputError, match="no capacity summary"):
         read_capacity(tmp_path / "nowhere")
+
+
+def test_a_size_can_train_for_its_own_number_of_epochs(study, tmp_path):
+    data, *_ = study
+    options = {**OPTIONS, "epochs": None, "seeds": (0,)}
+    run_capacity(str(data), out=tmp_path, real_ct=None, size_epochs={"small": 2, "large": 1}, **options)
+    for size, epochs in (("small", 2), ("large", 1)):
+        for method in ("unet", "speed-map", "no-pde"):
+            history = (tmp_path / size / "seed-0" / "fold-0" / method / "history.csv").read_text().splitlines()
+            assert len(history) == 1 + epochs, (size, method)
