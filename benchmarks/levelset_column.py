@@ -2,12 +2,13 @@
 
 Runs what ``lsn-explorer table2 --preset quick`` runs for the column on each chosen fold:
 the random search of the settings on training slices, then the segmentation of every
-test slice, once per backend (``fused`` was the column's backend before ``auto``), checks
+test slice, once per backend (``fused`` and then ``band`` were the column's backend before the
+sparse field, what ``auto`` runs on a CPU), checks
 that the backends agree on every slice's Dice, and prints the times and their ratio.
 
     python benchmarks/levelset_column.py --threads 1            # fold 0, ~3 minutes
     python benchmarks/levelset_column.py --folds 0 1 2 3 4
-    python benchmarks/levelset_column.py --threads 1 --backends auto sparse --json benchmarks/results/levelset_column_sparse.json
+    python benchmarks/levelset_column.py --threads 1 --backends band sparse --json benchmarks/results/levelset_column_sparse.json
 
 Writes benchmarks/results/levelset_column.json.
 """
@@ -42,7 +43,7 @@ def column(train, test, backend: str) -> tuple[float, np.ndarray, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, nargs="+", default=[0])
-    parser.add_argument("--backends", nargs="+", default=["fused", "auto"])
+    parser.add_argument("--backends", nargs="+", default=["band", "auto"])
     parser.add_argument("--threads", type=int, default=2, help="threads of torch and numba (default 2)")
     parser.add_argument("--json", type=Path, default=RESULTS, help="where to write (default benchmarks/results/levelset_column.json)")
     args = parser.parse_args()

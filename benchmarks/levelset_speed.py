@@ -7,9 +7,10 @@ same slices one at a time.
 
 Ours, by ``evolve`` backend (see ``lsn_explorer.levelset.backends``):
 
-* ``auto``: the plain call ``evolve(u0, g, num_iter=...)``, the default backend;
-* ``auto_clamp``: the same call with ``clamp=4`` (ITK-SNAP's clamp option), which
-  ``auto`` runs on the sparse field;
+* ``auto``: the plain call ``evolve(u0, g, num_iter=...)``, the default backend (the
+  sparse field on a CPU, ``fused`` on a GPU);
+* ``auto_clamp``: the same call with ``clamp=4`` (ITK-SNAP's clamp option);
+* ``band``: the dense numba loop over the tiles that can still change;
 * ``band_clamp``: the tiles of the ``band`` backend on the clamped level set: the
   level set saturates away from the front and the work follows the tiles it moves in;
 * ``sparse``: the sparse field, a band of half-width 3 kept a signed distance, as in
@@ -59,6 +60,7 @@ SHAPES = ((256, 32, (1, 32)), (512, 32, (1, 32)), (1024, 4, (1,)))
 OURS = {  # name -> evolve() options
     "auto": {},
     "auto_clamp": {"clamp": 4.0},
+    "band": {"backend": "band"},
     "band_clamp": {"backend": "band", "clamp": 4.0},
     "sparse": {"backend": "sparse", "clamp": 3.0},
     "fused": {"backend": "fused"},
