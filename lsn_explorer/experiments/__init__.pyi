@@ -32,4 +32,5 @@ from .capacity import (
     run_capacity as run_capacity,
     capacity_command as capacity_command,
     read_capacity as read_capacity,
+    format_capacity as format_capacity,
 )
