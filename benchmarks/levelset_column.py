@@ -2,9 +2,9 @@
 
 Runs what ``lsn-explorer table2 --preset quick`` runs for the column on each chosen fold:
 the random search of the settings on training slices, then the segmentation of every
-test slice, once per backend (``fused`` and then ``band`` were the column's backend before the
-sparse field, what ``auto`` runs on a CPU), checks
-that the backends agree on every slice's Dice, and prints the times and their ratio.
+test slice, once per backend (``band``, the dense tiles; ``auto``, the sparse field on a CPU;
+``fused``, the torch step), compares the backends' Dice slice by slice, and prints the times and
+their ratio.
 
     python benchmarks/levelset_column.py --threads 1            # fold 0, ~3 minutes
     python benchmarks/levelset_column.py --folds 0 1 2 3 4

@@ -41,7 +41,9 @@ def stub_names(stub: str | os.PathLike) -> dict[str, str]:
     Returns
     -------
     dict of str -> str
-        Name -> module with its leading dots (``"evolve": ".solver"``), in the stub's order.
+        Name -> module with its leading dots (``"evolve": ".solver"``), in the stub's order;
+        ``""`` for a name the stub declares with a type (``__version__: str``), which the
+        package's ``__init__.py`` defines itself.
 
     Raises
     ------
@@ -55,6 +57,9 @@ def stub_names(stub: str | os.PathLike) -> dict[str, str]:
         tree = ast.parse(file.read(), filename=os.fspath(stub))
     where = {}
     for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            where[node.target.id] = ""  # defined in the package's __init__.py itself
+            continue
         if not isinstance(node, ast.ImportFrom) or not node.level:
             continue
         if node.module is None:
@@ -89,13 +94,17 @@ def stub_exports(package: str, init_file: str | os.PathLike):
 
     def names() -> dict[str, str]:
         if not where:
-            where.update(stub_names(stub))
+            try:
+                where.update(stub_names(stub))
+            except OSError as error:
+                raise ImportError(f"{package}: its list of public names, {stub}, cannot be read ({error}); "
+                                  f"reinstall lsn_explorer") from error
         return where
 
     def __getattr__(name: str):
         if name == "__all__":
             value = list(names())
-        elif name in names():
+        elif names().get(name):
             value = getattr(importlib.import_module(where[name], package), name)
         else:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")

@@ -97,3 +97,12 @@ def test_a_size_can_train_for_its_own_number_of_epochs(study, tmp_path):
         for method in ("unet", "speed-map", "no-pde"):
             history = (tmp_path / size / "seed-0" / "fold-0" / method / "history.csv").read_text().splitlines()
             assert len(history) == 1 + epochs, (size, method)
+
+
+def test_a_folder_of_other_networks_is_refused_not_mixed_in(study):
+    from lsn_explorer.errors import InputError
+
+    data, other, out, _ = study
+    changed = {"small": {**SIZES["small"], "batch_norm": True}, "large": SIZES["large"]}
+    with pytest.raises(InputError, match=r"evaluation\.json holds a .* built with .*'depth': 2.*this run builds it with"):
+        run_capacity(str(data), out=out, real_ct=str(other), **{**OPTIONS, "sizes": changed})

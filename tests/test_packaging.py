@@ -103,7 +103,7 @@ def test_every_name_of_a_stub_resolves_to_its_documented_object(package):
     assert module.__all__ == list(where)
     for name, source in where.items():
         value = getattr(module, name)
-        home = importlib.import_module(source, package)
+        home = importlib.import_module(source or package, package)
         assert value is getattr(home, name), f"{package}.{name} is not {home.__name__}.{name}"
         if callable(value):
             assert (value.__doc__ or "").strip(), f"help({package}.{name}) shows no documentation"
@@ -115,7 +115,8 @@ def test_importing_the_packages_reads_no_stub_and_loads_nothing_heavy_and_dir_li
         had_ast = "ast" in sys.modules
         packages = [importlib.import_module(name) for name in {STUBBED!r}]
         heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({sorted(HEAVY)!r}))
-        read = "ast" in sys.modules and not had_ast
+        assert not had_ast, "ast is loaded at start-up: this test cannot see a stub being read"
+        read = "ast" in sys.modules
         listed = {{p.__name__: sorted(set(dir(p)) - set(vars(p))) for p in packages}}
         print(json.dumps([heavy, read, listed]))
     """)
@@ -124,7 +125,7 @@ def test_importing_the_packages_reads_no_stub_and_loads_nothing_heavy_and_dir_li
     assert heavy == [] and not read
     for package in STUBBED:
         stub = REPO.joinpath(*package.split("."), "__init__.pyi")
-        assert listed[package] == sorted(stub_names(stub)), package
+        assert listed[package] == sorted(name for name, module in stub_names(stub).items() if module), package
 
 
 def test_a_stub_import_that_type_checkers_would_not_export_is_refused(tmp_path):

@@ -274,7 +274,7 @@ def centroid_labels(centers) -> list[str]:
     return [f"{op}, residual {r:.2f}" for op, r in zip(ident.operator, ident.residual)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KernelDetails:
     """What the app shows for one kernel (:func:`kernel_details`).
 

@@ -96,7 +96,7 @@ def explorer_scatter_figure(
     fig.data[0].update(name="kernels", showlegend=False, legendgroup=None, meta={"kernels": True},
                        marker=dict(color=cluster_colors(labels), size=marker_size, opacity=0.75, line=dict(width=0.5, color="white")))
     for trace in fig.data[1:]:
-        trace.meta = {"stencils": "lsn" if trace.name == "LSN stencils" else "reference"}
+        trace.meta = {"stencils": {"reference stencils": "reference", "LSN stencils": "lsn"}[trace.name]}
     k = int(labels.max()) + 1 if len(labels) else 0
     for c in range(MAX_LEGEND_CLUSTERS):
         fig.add_trace(go.Scatter(

@@ -39,13 +39,13 @@ import torch
 from .._files import atomic_path, read_json, write_json, write_table_csv
 from ..data import PreprocessSettings, load_volumes, stack_slices, volume_folds
 from ..devices import resolve_device
+from ..errors import InputError
 from ..metrics import mask_dice, volume_dice
 from ..models.loading import load_model
 from ..models.registry import build_model, recipe_for
 from ..presets import get_preset
 from ..inference import predict
-from ..train import fit
-from ..train.options import FitOptions
+from ..train import FitOptions, fit
 from .levelset_column import SEARCH_SLICES, SEARCH_SPACE, LevelSetParams, segment_slices, tune_levelset
 from .methods import COLUMN_TITLES, Method, method_inputs, parameter_counts, resolve_methods
 from .real_ct import real_ct_part, real_ct_table, write_real_ct
@@ -119,10 +119,13 @@ def _levelset_part(fold_dir: Path, train, test, *, trials: int, seed: int) -> di
 def _network_part(run_dir: Path, method: Method, stacks: dict, *, preset, seed: int, device: torch.device,
                   epochs: int | None, config: dict, progress: bool = True) -> dict:
     path = run_dir / "evaluation.json"
+    config = method.model_config(preset, config)
     if (done := read_json(path)) is not None:
+        if done.get("config") != config:
+            raise InputError(f"{path} holds a {method.model} built with {done.get('config')}; this run builds it with "
+                             f"{config}. Continue that run with its own settings, or choose another out folder")
         return done
     recipe = recipe_for(method.model, preset)
-    config = method.model_config(preset, config)
     train, valid = stacks["train"], stacks["valid"]
     epochs = recipe.epochs if epochs is None else epochs
     if not _trained(run_dir, epochs):

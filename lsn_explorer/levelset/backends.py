@@ -194,7 +194,7 @@ BACKENDS: dict[str, Backend] = {
 }
 
 #: What ``backend="auto"`` tries, in order, when no gradients, central scheme or learned stencils need the reference.
-AUTO_ORDER = ("sparse", "band", "fused")
+AUTO_ORDER = ("sparse", "fused")
 
 
 def choose_backend(name: str, problem: StepProblem) -> Backend:

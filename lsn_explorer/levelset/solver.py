@@ -140,7 +140,9 @@ def evolve(
         "clamp" option): far from the front ``u`` saturates and stops
         changing, which is what lets the ``"band"`` backend skip it. Use at
         least 3 so the stencils around the front see unclipped values. For
-        ``"sparse"``, the band's half-width. Default: no clipping.
+        ``"sparse"``, the band's half-width. Default: no clipping, except on the
+        sparse field (what ``"auto"`` runs on a CPU), which returns ``u`` clipped
+        to its band of half-width 3.
     tile : int
         Tile side of the ``"band"`` backend, at least 2. Default 16.
 

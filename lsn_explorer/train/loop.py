@@ -216,24 +216,27 @@ def fit(
     Raises
     ------
     InputError
-        Bad arguments (named) or data shapes; ``preprocessing.size`` other than the
-        slices' size; ``resume`` with a different model or without a ``last.pt``;
-        an existing run without ``resume``.
+        Bad arguments (named) or data shapes; ``preprocessing.size``, or the
+        preprocessing ``model`` carries, at another size than the slices'; ``resume``
+        with a different model or without a ``last.pt``; an existing run without
+        ``resume``.
+    CheckpointError
+        ``resume`` from a ``last.pt`` that cannot be read.
     KeyboardInterrupt
         Re-raised after Ctrl-C, once the message on how to resume is printed;
         ``last.pt`` holds the last finished epoch.
 
     Notes
     -----
-    Like an estimator's ``fit``, this changes ``model``: once every argument is
-    checked, the model moves to ``device`` (and memory format), is trained, and
-    ``model.preprocessing`` is set to the run's preprocessing, the one its
-    checkpoints store. A model carries its preprocessing so that
-    :func:`~lsn_explorer.inference.predict` resamples inputs of any size to the size
-    it was trained at: the model in memory and one loaded from ``best.pt`` answer
-    the same. When an argument is refused, the model's weights and preprocessing
-    are left as they were. After the run the model is in train mode, or in eval
-    mode when ``valid`` was given.
+    Like an estimator's ``fit``, this changes ``model``: it moves to ``device`` (and
+    memory format), is trained, and ``model.preprocessing`` is set to the run's
+    preprocessing, the one its checkpoints store. A model carries its preprocessing
+    so that :func:`~lsn_explorer.inference.predict` resamples inputs of any size to
+    the size it was trained at: the model in memory and one loaded from ``best.pt``
+    answer the same. When an argument, the data or a resume is refused, the model's
+    weights and preprocessing are left as they were (a refused resume may have
+    moved it to ``device`` and seeded the random generators). After the run the
+    model is in train mode, or in eval mode when ``valid`` was given.
     """
     options = fit_options(options, **recipe)
     hooks = FitHooks() if hooks is None else hooks

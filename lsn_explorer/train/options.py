@@ -131,8 +131,9 @@ class FitHooks:
     ----------
     on_epoch_end : callable or None, optional
         Called as ``on_epoch_end(row)`` after every epoch, once its checkpoint and
-        ``history.csv`` are written, with a copy of its history row (a dict with the
-        keys of :data:`~lsn_explorer.train.HISTORY_FIELDS`); on rank 0 only under
+        ``history.csv`` are written, with a copy of its history row (a dict with
+        keys of :data:`~lsn_explorer.train.HISTORY_FIELDS`: the ``valid_*`` ones only
+        with validation data, ``valid_volume_dice`` only with its dataids); on rank 0 only under
         DDP. Default None.
     stop_after : int or None, optional
         Stop after this epoch as if interrupted: ``last.pt`` is kept and the run can
