@@ -33,9 +33,10 @@ import sys
 from pathlib import Path
 
 # What students get, relative to the repository root. The notebooks read ../docs/results/table2
-# (Table 2's shipped results) and link ../docs/lsn.md; a notebook's own runs go to ../runs/, which
-# the student's copy lets them create.
-RELEASED = ("notebooks", "apps", "docs/results/table2", "docs/lsn.md")
+# (Table 2's shipped results) and ../docs/results/capacity (the capacity study's) and link
+# ../docs/lsn.md, which shows the study's figure; a notebook's own runs go to ../runs/, which the
+# student's copy lets them create.
+RELEASED = ("notebooks", "apps", "docs/results/table2", "docs/results/capacity", "docs/lsn.md")
 SKIPPED = {".ipynb_checkpoints", "__pycache__", ".DS_Store", ".git"}
 MANIFEST = ".lsn_explorer_release.json"
 DEFAULT_DEST = "~/lsn_explorer"
