@@ -21,7 +21,7 @@ so the small end of the study measured the training budget, not the networks.
 Every encoder–decoder also has batch norm before each 3x3 convolution. Without it,
 a 3-filter network with Glorot weights and ReLUs can start with a whole level of
 dead units: on fold 1 with seed 2 the UNet's validation Dice fell to 0 and the
-no-PDE ablation's stayed near 0 for 11 of 12 epochs (0.000 and 0.063 held out);
+no-PDE ablation's stayed near 0 for 10 of 12 epochs (0.000 and 0.063 held out);
 with batch norm the same runs score 0.826 and 0.869.
 
 The 5k networks train for 24 epochs instead of 12 (:data:`CAPACITY_EPOCHS`). With 12, the
@@ -48,7 +48,8 @@ from ..errors import InputError
 from ..presets import get_preset
 from .table2 import run_table2
 
-__all__ = ["CAPACITY_SIZES", "CAPACITY_EPOCHS", "CAPACITY_METHODS", "run_capacity", "capacity_command", "format_capacity", "read_capacity"]
+__all__ = ["CAPACITY_SIZES", "CAPACITY_EPOCHS", "CAPACITY_METHODS", "run_capacity", "capacity_command", "format_capacity",
+           "read_capacity"]
 
 #: Name → constructor arguments of the encoder–decoder (UNet and speed maps alike): about 5k, 25k and 116k parameters.
 CAPACITY_SIZES = {"5k": {"features": 3, "depth": 4, "batch_norm": True},
