@@ -309,3 +309,12 @@ def test_train_command_names_bad_model_and_missing_data(tmp_path):
         train_command("resnet", out=tmp_path / "run")
     with pytest.raises(MissingDataError, match="no-such-folder"):
         train_command("unet", data=str(tmp_path / "no-such-folder"), out=tmp_path / "run")
+
+
+def test_options_from_a_recipe_take_its_epochs_rate_and_clipping_unless_told():
+    from lsn_explorer.models.registry import Recipe
+    from lsn_explorer.train.options import FitOptions
+
+    recipe = Recipe(epochs=12, lr=2e-3, clip_grad_norm=1.0)
+    assert FitOptions.from_recipe(recipe, seed=3) == FitOptions(epochs=12, lr=2e-3, clip_grad_norm=1.0, seed=3)
+    assert FitOptions.from_recipe(recipe, epochs=2, batch_size=8).epochs == 2

@@ -245,7 +245,7 @@ class KernelExplorer:
         self._ct = image
         self._ct_image.value = self._slice_png()
         if self._row is not None:
-            self._response.value = xc.response_png(xc.kernel_response(xc.kernel_details(self._m.atlas, self._row).kernel, self._ct))
+            self._show_response(xc.kernel_details(self._m.atlas, self._row).kernel)
 
     def _slice_png(self) -> bytes:
         return png_bytes(window_to_uint8(self._ct, (-1.0, 1.0)))
@@ -306,7 +306,11 @@ class KernelExplorer:
             f"order {order}{' · mean-zero' if d.mean_zero else ''}<br>"
             f"nearest stencil <b>{html.escape(d.nearest)}</b>, residual {d.nearest_residual:.2f}"
         )
-        self._response.value = xc.response_png(xc.kernel_response(d.kernel, self._ct))
+        self._show_response(d.kernel)
+
+    def _show_response(self, kernel) -> None:
+        """The ``(3, 3)`` kernel's response on the CT slice shown."""
+        self._response.value = xc.response_png(xc.kernel_response(kernel, self._ct))
 
     def _redraw_layer(self, *, redraw: bool = True) -> None:
         """Show the current layer; ``redraw=False`` leaves the scatter and summaries (built for it already) alone."""

@@ -131,8 +131,7 @@ def _network_part(run_dir: Path, method: Method, stacks: dict, *, preset, seed: 
     if not _trained(run_dir, epochs):
         torch.manual_seed(seed)
         net = build_model(method.model, config)
-        options = FitOptions(epochs=epochs, batch_size=preset.batch_size, lr=recipe.lr,
-                             clip_grad_norm=recipe.clip_grad_norm, seed=seed)
+        options = FitOptions.from_recipe(recipe, epochs=epochs, batch_size=preset.batch_size, seed=seed)
         fit(
             net, (method_inputs(train, method.inputs), train.masks, train.dataids),
             (method_inputs(valid, method.inputs), valid.masks, valid.dataids),

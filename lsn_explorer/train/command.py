@@ -90,7 +90,6 @@ def train_command(
 
     p = get_preset(preset)
     recipe = recipe_for(model, p)
-    n_epochs = recipe.epochs if epochs is None else epochs
     train, valid, test, f = load_fold(data, fold=fold, preset=p.name)
     seed_everything(seed)
     net = build_model(model, recipe.config)
@@ -105,7 +104,7 @@ def train_command(
         "preset": p.to_dict(),
         "fold": {"train": list(f.train), "valid": list(f.valid), "test": list(f.test)},
     }
-    options = FitOptions(epochs=n_epochs, batch_size=p.batch_size, lr=recipe.lr, clip_grad_norm=recipe.clip_grad_norm,
-                         seed=seed, augment=Augmentation() if augment else None)
+    options = FitOptions.from_recipe(recipe, epochs=epochs, batch_size=p.batch_size, seed=seed,
+                                     augment=Augmentation() if augment else None)
     return fit(net, train, valid, out=out, options=options, hooks=FitHooks(resume_hint=hint), device=device,
                resume=resume, config=config)

@@ -439,26 +439,25 @@ class _Epoch:
                  show: bool):
         self.core, self.net, self.opt, self.precision, self.d, self.data = core, net, opt, precision, d, train
         self.options = options
-        self.batch_size, self.epochs, self.seed = options.batch_size, options.epochs, options.seed
-        self.augment, self.clip = options.augment, options.clip_grad_norm
         self.show = show
         self.scaler = precision.scaler()
 
     def train(self, number: int) -> dict:
         """Run epoch ``number``; its row of the history (without validation and time)."""
+        o = self.options
         self.net.train()
         dev = self.data.images.device
-        order = epoch_order(len(self.data), seed=self.seed, epoch=number, d=self.d).to(dev)
-        draws = torch.Generator().manual_seed(self.seed * 100_003 + number * 101 + self.d.rank)
-        n_steps = math.ceil(len(order) / self.batch_size)
+        order = epoch_order(len(self.data), seed=o.seed, epoch=number, d=self.d).to(dev)
+        draws = torch.Generator().manual_seed(o.seed * 100_003 + number * 101 + self.d.rank)
+        n_steps = math.ceil(len(order) / o.batch_size)
         sums = torch.zeros(3, device=dev, dtype=torch.float64)  # loss, dice, slices
-        bar = _progress(n_steps, f"epoch {number}/{self.epochs}", self.show)
+        bar = _progress(n_steps, f"epoch {number}/{o.epochs}", self.show)
         for step in range(n_steps):
-            idx = order[step * self.batch_size : (step + 1) * self.batch_size]
+            idx = order[step * o.batch_size : (step + 1) * o.batch_size]
             x, y = self.data.images.index_select(0, idx), self.data.masks.index_select(0, idx)
-            if self.augment is not None:
-                x, y = augment_batch(x, y, settings=self.augment, generator=draws)
-            per_slice, logits = self._step(x, y, progress=(number - 1 + step / n_steps) / self.epochs)
+            if o.augment is not None:
+                x, y = augment_batch(x, y, settings=o.augment, generator=draws)
+            per_slice, logits = self._step(x, y, progress=(number - 1 + step / n_steps) / o.epochs)
             with torch.no_grad():
                 sums[0] += per_slice.detach().sum()
                 sums[1] += hard_dice(logits.detach(), y, reduction="none").sum()
@@ -478,7 +477,7 @@ class _Epoch:
             from tqdm.auto import tqdm
 
             msg = " ".join(f"{k}={v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "seconds"))
-            tqdm.write(f"epoch {row['epoch']}/{self.epochs} {msg} ({row['seconds']:.1f} s)", file=sys.stderr)
+            tqdm.write(f"epoch {row['epoch']}/{self.options.epochs} {msg} ({row['seconds']:.1f} s)", file=sys.stderr)
 
     def _step(self, x, y, *, progress: float):
         """One optimiser step on a batch; ``(per-slice loss, logits)``."""
@@ -486,9 +485,9 @@ class _Epoch:
             per_slice, logits = batch_loss(self.core, self.net, x, y, progress=progress)
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(per_slice.mean()).backward()
-        if self.clip is not None:
+        if self.options.clip_grad_norm is not None:
             self.scaler.unscale_(self.opt)
-            nn.utils.clip_grad_norm_(self.core.parameters(), self.clip)
+            nn.utils.clip_grad_norm_(self.core.parameters(), self.options.clip_grad_norm)
         self.scaler.step(self.opt)
         self.scaler.update()
         return per_slice, logits

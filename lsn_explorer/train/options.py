@@ -26,6 +26,7 @@ from ..errors import InputError
 
 if TYPE_CHECKING:
     from ..augment import Augmentation
+    from ..models.registry import Recipe
 
 __all__ = ["FitOptions", "FitHooks", "fit_options"]
 
@@ -88,6 +89,26 @@ class FitOptions:
     amp: bool | None = None
     channels_last: bool | None = None
     augment: Augmentation | None = None
+
+    @classmethod
+    def from_recipe(cls, recipe: Recipe, *, epochs: int | None = None, **fields) -> FitOptions:
+        """The options of a registered model's recipe (its epochs, learning rate and clipping).
+
+        Parameters
+        ----------
+        recipe : Recipe
+            :func:`~lsn_explorer.models.registry.recipe_for` of the model and preset.
+        epochs : int, optional
+            Instead of the recipe's.
+        **fields
+            The other fields (``batch_size``, ``seed``, ``augment``, ...).
+
+        Returns
+        -------
+        FitOptions
+        """
+        epochs = recipe.epochs if epochs is None else epochs
+        return cls(epochs=epochs, lr=recipe.lr, clip_grad_norm=recipe.clip_grad_norm, **fields)
 
     def __post_init__(self):
         _check_integer("epochs", self.epochs, low=1)
